@@ -1,0 +1,166 @@
+using DualCluster.Routing;
+using DualCluster.Transport;
+using Microsoft.Extensions.Options;
+
+namespace DualCluster.Configuration;
+
+/// <summary>
+/// Validates <see cref="DualClusterOptions"/>: value ranges, override values, cluster settings (through
+/// the registered transport factories) and, unless switched off, the <see cref="SafeOrderGuard"/>.
+/// Runs at start (<c>ValidateOnStart</c>) and on every reload.
+/// </summary>
+internal sealed class DualClusterOptionsValidator(IEnumerable<IClusterTransportFactory> factories, TransportOverrides transportOverrides)
+    : IValidateOptions<DualClusterOptions>
+{
+    private readonly IClusterTransportFactory[] _factories = [.. factories];
+
+    public ValidateOptionsResult Validate(string? name, DualClusterOptions options)
+    {
+        var errors = Collect(options);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    public List<string> Collect(DualClusterOptions options)
+    {
+        var errors = new List<string>();
+        const string P = "DualCluster:";
+
+        CheckWeight(errors, options.Producer.NewWeight, P + "Producer:NewWeight");
+        CheckWeight(errors, options.Consumer.NewWeight, P + "Consumer:NewWeight");
+        if (!RoutingValues.TryParseFailover(options.Producer.Failover, out _))
+        {
+            errors.Add($"{P}Producer:Failover is '{options.Producer.Failover}': use 'None' or 'OtherCluster'.");
+        }
+
+        foreach (var (node, o) in options.Overrides)
+        {
+            if (string.IsNullOrWhiteSpace(node))
+            {
+                errors.Add($"{P}Overrides has an entry with an empty node id: name the node it applies to.");
+            }
+
+            if (o is null)
+            {
+                continue;
+            }
+
+            if (o.Producer is not null && !RoutingValues.TryParseRole(o.Producer, out _))
+            {
+                errors.Add($"{P}Overrides:{node}:Producer is '{o.Producer}': use 'Old' or 'New' (or remove the key).");
+            }
+
+            if (o.Consumer is not null && !RoutingValues.TryParseSet(o.Consumer, out _))
+            {
+                errors.Add($"{P}Overrides:{node}:Consumer is '{o.Consumer}': use 'Old', 'New' or 'Both' (or remove the key).");
+            }
+        }
+
+        CheckPositive(errors, options.Idempotency.Lease, P + "Idempotency:Lease");
+        CheckPositive(errors, options.Idempotency.Retention, P + "Idempotency:Retention");
+        if (options.Idempotency.Retention <= options.Idempotency.Lease && options.Idempotency.Lease > TimeSpan.Zero)
+        {
+            errors.Add($"{P}Idempotency:Retention ({options.Idempotency.Retention}) must be longer than Idempotency:Lease ({options.Idempotency.Lease}); retention should exceed the longest redelivery window (days, not minutes).");
+        }
+
+        if (options.Idempotency.HeldElsewhereRetryDelay < TimeSpan.Zero)
+        {
+            errors.Add($"{P}Idempotency:HeldElsewhereRetryDelay must not be negative.");
+        }
+
+        var r = options.Resilience;
+        CheckPositive(errors, r.AttemptTimeout, P + "Resilience:AttemptTimeout");
+        if (r.MaxRetryAttempts is < 0 or > 50)
+        {
+            errors.Add($"{P}Resilience:MaxRetryAttempts is {r.MaxRetryAttempts}: use 0–50.");
+        }
+
+        if (r.RetryBaseDelay < TimeSpan.Zero)
+        {
+            errors.Add($"{P}Resilience:RetryBaseDelay must not be negative.");
+        }
+
+        if (r.BreakerFailureRatio is <= 0 or > 1)
+        {
+            errors.Add($"{P}Resilience:BreakerFailureRatio is {r.BreakerFailureRatio}: use a value in (0, 1].");
+        }
+
+        if (r.BreakerMinimumThroughput < 2)
+        {
+            errors.Add($"{P}Resilience:BreakerMinimumThroughput is {r.BreakerMinimumThroughput}: use 2 or more.");
+        }
+
+        if (r.BreakerSamplingDuration < TimeSpan.FromMilliseconds(500) || r.BreakerBreakDuration < TimeSpan.FromMilliseconds(500))
+        {
+            errors.Add($"{P}Resilience:BreakerSamplingDuration and BreakerBreakDuration must be at least 00:00:00.5.");
+        }
+
+        if (options.ReloadDebounce < TimeSpan.Zero)
+        {
+            errors.Add($"{P}ReloadDebounce must not be negative.");
+        }
+
+        CheckPositive(errors, options.Consumer.DrainCheckInterval, P + "Consumer:DrainCheckInterval");
+
+        var fleet = FleetView.Of(options);
+        CheckCluster(errors, ClusterRole.Old, options.Clusters.Old, fleet.MayWriteOld || fleet.SomeReadOld);
+        CheckCluster(errors, ClusterRole.New, options.Clusters.New, fleet.MayWriteNew || fleet.SomeReadNew);
+
+        if (options.SafeOrderGuard && errors.Count == 0)
+        {
+            errors.AddRange(SafeOrderGuard.Check(options));
+        }
+
+        return errors;
+    }
+
+    private void CheckCluster(List<string> errors, ClusterRole role, ClusterOptions? cluster, bool used)
+    {
+        var key = $"DualCluster:Clusters:{role}";
+        if (transportOverrides.Has(role))
+        {
+            return;
+        }
+
+        if (cluster is null || string.IsNullOrWhiteSpace(cluster.Protocol))
+        {
+            if (used)
+            {
+                errors.Add($"{key}:Protocol is missing: set 'Grpc' (5.x endpoint), 'Remoting' (4.x name servers) or 'InMemory', since the routing uses the {role} cluster.");
+            }
+
+            return;
+        }
+
+        var factory = Array.Find(_factories, f => string.Equals(f.Protocol, cluster.Protocol.Trim(), StringComparison.OrdinalIgnoreCase));
+        if (factory is null)
+        {
+            var known = _factories.Length == 0 ? "none is registered" : "registered: " + string.Join(", ", _factories.Select(f => f.Protocol));
+            errors.Add($"{key}:Protocol is '{cluster.Protocol}' but no transport serves it ({known}): add its package and call the matching Use… method on the DualCluster builder.");
+            return;
+        }
+
+        if (cluster.MaxBodySize <= 0)
+        {
+            errors.Add($"{key}:MaxBodySize must be positive.");
+        }
+
+        CheckPositive(errors, cluster.RequestTimeout, key + ":RequestTimeout");
+        errors.AddRange(factory.Validate(role, cluster));
+    }
+
+    private static void CheckWeight(List<string> errors, int weight, string key)
+    {
+        if (weight is < 0 or > 100)
+        {
+            errors.Add($"{key} is {weight}: weights are per cent of nodes, 0–100.");
+        }
+    }
+
+    private static void CheckPositive(List<string> errors, TimeSpan value, string key)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{key} is {value}: it must be positive.");
+        }
+    }
+}

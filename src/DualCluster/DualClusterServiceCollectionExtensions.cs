@@ -1,0 +1,56 @@
+using DualCluster.Configuration;
+using DualCluster.Idempotency;
+using DualCluster.Transport;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace DualCluster;
+
+/// <summary>Registers DualCluster in a service collection.</summary>
+public static class DualClusterServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds DualCluster bound to <paramref name="configuration"/> (usually <c>configuration.GetSection("DualCluster")</c>).
+    /// Changes to that configuration (e.g. <c>reloadOnChange</c> JSON files) re-route the node at run time.
+    /// Options are validated when the host starts; an invalid configuration stops the start with an
+    /// <see cref="OptionsValidationException"/> naming the key and the fix.
+    /// </summary>
+    public static DualClusterBuilder AddDualCluster(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = AddCore(services);
+        services.AddOptions<DualClusterOptions>().Bind(configuration);
+        return builder;
+    }
+
+    /// <summary>Adds DualCluster configured in code (no reload source unless the caller adds one).</summary>
+    public static DualClusterBuilder AddDualCluster(this IServiceCollection services, Action<DualClusterOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        var builder = AddCore(services);
+        services.AddOptions<DualClusterOptions>().Configure(configure);
+        return builder;
+    }
+
+    private static DualClusterBuilder AddCore(IServiceCollection services)
+    {
+        var existing = services.FirstOrDefault(d => d.ServiceType == typeof(TransportOverrides))?.ImplementationInstance as TransportOverrides;
+        if (existing is not null)
+        {
+            return new DualClusterBuilder(services, existing);
+        }
+
+        var overrides = new TransportOverrides();
+        services.AddSingleton(overrides);
+        services.AddOptions<DualClusterOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DualClusterOptions>, DualClusterOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IIdempotencyStore>(sp => new InMemoryIdempotencyStore(sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<ClusterTransports>();
+        return new DualClusterBuilder(services, overrides);
+    }
+}

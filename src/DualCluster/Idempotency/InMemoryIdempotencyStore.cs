@@ -1,0 +1,163 @@
+using System.Collections.Concurrent;
+
+namespace DualCluster.Idempotency;
+
+/// <summary>
+/// The default store: keys live in this process only, so it catches the duplicates that reach the same
+/// node (redeliveries, double reads, mirror writes). Use a shared store (Redis, PostgreSQL) for a fleet.
+/// Thread-safe. Time comes from the given <see cref="TimeProvider"/>; expired records are swept every
+/// <see cref="InMemoryIdempotencyStoreOptions.SweepInterval"/>, so memory is bounded by the keys seen
+/// within the retention period.
+/// </summary>
+public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
+{
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly ITimer _sweeper;
+    private long _nextToken;
+
+    /// <summary>Creates the store with default options.</summary>
+    public InMemoryIdempotencyStore(TimeProvider? timeProvider = null)
+        : this(new InMemoryIdempotencyStoreOptions(), timeProvider)
+    {
+    }
+
+    /// <summary>Creates the store.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The sweep interval is not positive.</exception>
+    public InMemoryIdempotencyStore(InMemoryIdempotencyStoreOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.SweepInterval, TimeSpan.Zero);
+        _time = timeProvider ?? TimeProvider.System;
+        _sweeper = _time.CreateTimer(static s => ((InMemoryIdempotencyStore)s!).Sweep(), this, options.SweepInterval, options.SweepInterval);
+    }
+
+    /// <summary>How many records (in progress or completed, not yet swept) the store holds.</summary>
+    public int Count => _entries.Count;
+
+    /// <inheritdoc/>
+    public ValueTask<IdempotencyClaim> TryClaimAsync(string key, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
+        var now = _time.GetUtcNow().UtcTicks;
+        while (true)
+        {
+            if (!_entries.TryGetValue(key, out var entry))
+            {
+                var token = Interlocked.Increment(ref _nextToken);
+                var fresh = new Entry { Token = token, ExpiresAt = now + lease.Ticks };
+                if (_entries.TryAdd(key, fresh))
+                {
+                    return new(IdempotencyClaim.Acquired(token));
+                }
+
+                continue;
+            }
+
+            lock (entry)
+            {
+                if (entry.Removed)
+                {
+                    continue;
+                }
+
+                if (entry.ExpiresAt > now)
+                {
+                    return new(entry.Completed ? IdempotencyClaim.Completed : IdempotencyClaim.HeldElsewhere);
+                }
+
+                // Expired: a lapsed lease is taken over; a lapsed completion is forgotten and claimed anew.
+                entry.Token = Interlocked.Increment(ref _nextToken);
+                entry.Completed = false;
+                entry.ExpiresAt = now + lease.Ticks;
+                return new(IdempotencyClaim.Acquired(entry.Token));
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<bool> CompleteAsync(string key, long fencingToken, TimeSpan retention, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(retention, TimeSpan.Zero);
+        if (!_entries.TryGetValue(key, out var entry))
+        {
+            return new(false);
+        }
+
+        lock (entry)
+        {
+            if (entry.Removed || entry.Token != fencingToken)
+            {
+                return new(false);
+            }
+
+            entry.Completed = true;
+            entry.ExpiresAt = _time.GetUtcNow().UtcTicks + retention.Ticks;
+            return new(true);
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        if (!_entries.TryGetValue(key, out var entry))
+        {
+            return new(false);
+        }
+
+        lock (entry)
+        {
+            if (entry.Removed || entry.Token != fencingToken || entry.Completed)
+            {
+                return new(false);
+            }
+
+            entry.Removed = true;
+            _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
+            return new(true);
+        }
+    }
+
+    /// <summary>Removes every expired record now (also runs on a timer).</summary>
+    public void Sweep()
+    {
+        var now = _time.GetUtcNow().UtcTicks;
+        foreach (var (key, entry) in _entries)
+        {
+            if (Volatile.Read(ref entry.ExpiresAt) > now)
+            {
+                continue;
+            }
+
+            lock (entry)
+            {
+                if (!entry.Removed && entry.ExpiresAt <= now)
+                {
+                    entry.Removed = true;
+                    _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
+                }
+            }
+        }
+    }
+
+    /// <summary>Stops the sweep timer.</summary>
+    public void Dispose() => _sweeper.Dispose();
+
+    private sealed class Entry
+    {
+        public long Token;
+        public long ExpiresAt;
+        public bool Completed;
+        public bool Removed;
+    }
+}
+
+/// <summary>Settings of <see cref="InMemoryIdempotencyStore"/>.</summary>
+public sealed class InMemoryIdempotencyStoreOptions
+{
+    /// <summary>How often expired records are removed.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+}

@@ -1,0 +1,24 @@
+namespace DualCluster.Transport;
+
+/// <summary>
+/// Pushes the messages of one subscription on one cluster to a <see cref="ClusterMessageHandler"/>,
+/// at most <see cref="ConsumerSubscription.MaxConcurrency"/> at a time, and settles each according to
+/// the handler's <see cref="ConsumeOutcome"/>.
+/// </summary>
+public interface IClusterConsumer : IAsyncDisposable
+{
+    /// <summary>What this consumer reads.</summary>
+    ConsumerSubscription Subscription { get; }
+
+    /// <summary>Starts fetching. Completes once the consumer is registered with the cluster.</summary>
+    /// <exception cref="ClusterTransportException">The cluster could not be reached.</exception>
+    Task StartAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stops gracefully: stops fetching, waits for in-flight handler calls, settles (acks) what completed
+    /// and hands back what was fetched but not handled, so the broker redelivers it. When
+    /// <paramref name="cancellationToken"/> fires the wait ends: the handlers' tokens are cancelled and
+    /// unsettled messages are left for redelivery — never acked.
+    /// </summary>
+    Task StopAsync(CancellationToken cancellationToken = default);
+}
