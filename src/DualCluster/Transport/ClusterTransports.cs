@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Options;
+using DualCluster.Routing;
 
 namespace DualCluster.Transport;
 
@@ -10,7 +10,7 @@ internal sealed class ClusterTransports(
     IServiceProvider services,
     IEnumerable<IClusterTransportFactory> factories,
     TransportOverrides overrides,
-    IOptionsMonitor<DualClusterOptions> options) : IAsyncDisposable
+    RoutingState routing) : IAsyncDisposable
 {
     private readonly IClusterTransportFactory[] _factories = [.. factories];
     private readonly object _gate = new();
@@ -39,7 +39,7 @@ internal sealed class ClusterTransports(
             return custom(services);
         }
 
-        var cluster = options.CurrentValue.Clusters[role];
+        var cluster = routing.Current.Options.Clusters[role];
         var protocol = cluster.Protocol?.Trim();
         var factory = Array.Find(_factories, f => string.Equals(f.Protocol, protocol, StringComparison.OrdinalIgnoreCase))
             ?? throw new InvalidOperationException(
