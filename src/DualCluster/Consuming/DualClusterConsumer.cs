@@ -167,8 +167,12 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable
                 continue;
             }
 
-            var configured = !string.IsNullOrWhiteSpace(snapshot.Options.Clusters[role].Protocol) || _active[(int)role] is not null;
-            var mustDrain = configured && !snapshot.Fleet.HasReaders(role);
+            // A cluster nobody else will read is drained before this node leaves it. Old is checked even on a
+            // fresh start (the node may replace one that read it); New only when this node was reading it
+            // (a rollback), so a new cluster that is not set up yet is never probed at step 1.
+            var reading = _active[(int)role] is not null;
+            var mustDrain = !snapshot.Fleet.HasReaders(role)
+                && (reading || (role == ClusterRole.Old && _transports.IsConfigured(role, snapshot.Options)));
             if (!mustDrain)
             {
                 // Others keep reading this cluster (or it no longer exists): break once the target side runs.

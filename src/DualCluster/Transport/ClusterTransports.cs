@@ -17,6 +17,10 @@ internal sealed class ClusterTransports(
     private readonly IClusterTransport?[] _transports = new IClusterTransport?[2];
     private bool _disposed;
 
+    /// <summary>Whether <paramref name="role"/> has a transport: supplied in code, or a configured protocol.</summary>
+    public bool IsConfigured(ClusterRole role, DualClusterOptions options) =>
+        overrides.Has(role) || !string.IsNullOrWhiteSpace(options.Clusters[role].Protocol);
+
     public IClusterTransport Get(ClusterRole role)
     {
         var existing = Volatile.Read(ref _transports[(int)role]);
