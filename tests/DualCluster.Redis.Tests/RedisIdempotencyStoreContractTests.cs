@@ -16,7 +16,10 @@ public sealed class RedisContractFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Server = await RedisServer.StartAsync();
-        Multiplexer = await ConnectionMultiplexer.ConnectAsync(Server.ConnectionString);
+        var configuration = ConfigurationOptions.Parse(Server.ConnectionString);
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        configuration.ReconnectRetryPolicy = new LinearRetry(100);
+        Multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
         Store = new RedisIdempotencyStore(Multiplexer, new RedisIdempotencyStoreOptions { KeyPrefix = "contract-test:" });
     }
 
