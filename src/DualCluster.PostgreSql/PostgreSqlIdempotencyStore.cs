@@ -15,7 +15,7 @@ namespace DualCluster.PostgreSql;
 /// database writes and the idempotency record commit or roll back together. Thread-safe. Connection and server
 /// errors surface as <see cref="IdempotencyStoreUnavailableException"/>.
 /// </summary>
-public sealed class PostgreSqlIdempotencyStore : IIdempotencyStore, IAsyncDisposable
+public sealed class PostgreSqlIdempotencyStore : IIdempotencyStore, IAsyncDisposable, IDisposable
 {
     private const int ClaimAttempts = 5;
     private readonly NpgsqlDataSource _dataSource;
@@ -28,6 +28,7 @@ public sealed class PostgreSqlIdempotencyStore : IIdempotencyStore, IAsyncDispos
     private readonly CancellationTokenSource _disposed = new();
     private volatile bool _schemaReady;
     private int _cleaning;
+    private int _disposeState;
 
     /// <summary>Uses a data source the application already has (it stays the application's to dispose).</summary>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
@@ -368,6 +369,11 @@ public sealed class PostgreSqlIdempotencyStore : IIdempotencyStore, IAsyncDispos
     /// <summary>Stops the background cleanup and closes the data source when the store opened it.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposeState, 1) == 1)
+        {
+            return;
+        }
+
         if (_cleanup is not null)
         {
             await _cleanup.DisposeAsync().ConfigureAwait(false);
@@ -377,6 +383,25 @@ public sealed class PostgreSqlIdempotencyStore : IIdempotencyStore, IAsyncDispos
         if (_ownsDataSource)
         {
             await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _disposed.Dispose();
+        _schemaLock.Dispose();
+    }
+
+    /// <summary>Stops the background cleanup and closes the data source when the store opened it.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposeState, 1) == 1)
+        {
+            return;
+        }
+
+        _cleanup?.Dispose();
+        _disposed.Cancel();
+        if (_ownsDataSource)
+        {
+            _dataSource.Dispose();
         }
 
         _disposed.Dispose();
