@@ -154,7 +154,7 @@ public sealed class InMemoryBroker
     public BrokerSendResult Send(OutgoingMessage message, string? messageId = null, int? queueId = null, DateTimeOffset? bornTime = null)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var properties = CopyProperties(message);
+        var properties = PropertyMap.From(message);
         IReadOnlyList<string> keys = message.HasKeys ? [.. message.KeysView] : [];
         var body = message.Body.ToArray();
         lock (_gate)
@@ -578,7 +578,7 @@ public sealed class InMemoryBroker
             }
 
             PromoteDue(state, _time.GetUtcNow());
-            return [.. state.Queues.SelectMany(q => q)];
+            return [.. state.Queues.SelectMany(q => q.Enumerate())];
         }
     }
 
@@ -1023,24 +1023,6 @@ public sealed class InMemoryBroker
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(invisibleDuration, TimeSpan.Zero);
     }
-
-    private static Dictionary<string, string> CopyProperties(OutgoingMessage message)
-    {
-        Dictionary<string, string>? properties = null;
-        if (message.HasProperties)
-        {
-            properties = new Dictionary<string, string>(message.PropertiesView, StringComparer.Ordinal);
-        }
-
-        if (message.IdempotencyKey is { } key)
-        {
-            (properties ??= new Dictionary<string, string>(1, StringComparer.Ordinal))[MessageProperties.IdempotencyKey] = key;
-        }
-
-        return properties ?? EmptyProperties;
-    }
-
-    private static readonly Dictionary<string, string> EmptyProperties = new(StringComparer.Ordinal);
 
     private string NextMessageId() =>
         _idPrefix + (++_nextMessageId).ToString("X16", CultureInfo.InvariantCulture);
