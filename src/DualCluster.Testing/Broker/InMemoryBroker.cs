@@ -432,6 +432,33 @@ public sealed class InMemoryBroker
         }
     }
 
+    /// <summary>
+    /// Moves a delivery to <paramref name="group"/>'s dead-letter topic at once (the 5.x client's
+    /// ForwardMessageToDeadLetterQueue, used when the client itself counts the attempts).
+    /// </summary>
+    /// <returns>False when the handle is stale (acked, replaced or expired).</returns>
+    /// <exception cref="InMemoryBrokerException">The cluster is paused.</exception>
+    public bool ForwardToDeadLetter(string group, string topic, string receiptHandle)
+    {
+        lock (_gate)
+        {
+            Faults.ThrowIfPaused("forward to dead letter");
+            var now = _time.GetUtcNow();
+            if (!PopDelivery.TryParseHandle(receiptHandle, out var handleId)
+                || !_subscriptions.TryGetValue((group, topic), out var subscription)
+                || !subscription.InFlight.TryGetValue(handleId, out var entry)
+                || entry.DeadlineTicks <= now.UtcTicks)
+            {
+                return false;
+            }
+
+            subscription.InFlight.Remove(handleId);
+            entry.Active = false;
+            DeadLetter(group, entry.Message, now);
+            return true;
+        }
+    }
+
     /// <summary>The messages in <paramref name="group"/>'s dead-letter topic (<c>%DLQ%group</c>), oldest first.</summary>
     public IReadOnlyList<StoredMessage> GetDeadLetters(string group) => GetMessages(BrokerProperties.DeadLetterTopicOf(group));
 

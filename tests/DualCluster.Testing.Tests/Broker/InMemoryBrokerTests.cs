@@ -209,6 +209,22 @@ public sealed class InMemoryBrokerTests
     }
 
     [Fact]
+    public void Delivery_forwarded_to_the_dead_letter_queue_is_not_redelivered()
+    {
+        var broker = NewBroker();
+        broker.Subscribe("g", "orders");
+        broker.Send(Message("orders", "poison"));
+        var delivery = Assert.Single(broker.Receive("g", "orders", 10, Invisible));
+
+        Assert.True(broker.ForwardToDeadLetter("g", "orders", delivery.ReceiptHandle));
+        Assert.False(broker.ForwardToDeadLetter("g", "orders", delivery.ReceiptHandle));
+        _time.Advance(Invisible);
+
+        Assert.Empty(broker.Receive("g", "orders", 10, Invisible));
+        Assert.Equal("poison", Assert.Single(broker.GetDeadLetters("g")).IdempotencyKey);
+    }
+
+    [Fact]
     public void Delayed_message_becomes_visible_when_due()
     {
         var broker = NewBroker();
