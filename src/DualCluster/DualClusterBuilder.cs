@@ -1,7 +1,10 @@
+using DualCluster.Consuming;
 using DualCluster.Idempotency;
+using DualCluster.Producing;
 using DualCluster.Transport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 
 namespace DualCluster;
 
@@ -21,6 +24,73 @@ public sealed class DualClusterBuilder
     public IServiceCollection Services { get; }
 
     internal TransportOverrides TransportOverrides { get; }
+
+    /// <summary>Registers <see cref="IDualClusterProducer"/> (singleton).</summary>
+    public DualClusterBuilder AddProducer()
+    {
+        Services.TryAddSingleton<SendPipelines>();
+        Services.TryAddSingleton<IDualClusterProducer, DualClusterProducer>();
+        return this;
+    }
+
+    /// <summary>
+    /// Registers a consumer of <paramref name="topic"/> in <paramref name="group"/> as a hosted service, handled by
+    /// <typeparamref name="THandler"/> (resolved from a new scope per message; registered scoped unless already registered).
+    /// </summary>
+    /// <param name="group">The consumer group (the same name on both clusters).</param>
+    /// <param name="topic">The topic.</param>
+    /// <param name="filterExpression">Tag filter: <c>*</c> or tags joined by <c>||</c>.</param>
+    /// <param name="concurrency">Most handler calls at once, per cluster read.</param>
+    /// <exception cref="ArgumentException">The group or topic name is invalid, or <paramref name="concurrency"/> is below 1.</exception>
+    public DualClusterBuilder AddConsumer<THandler>(string group, string topic, string filterExpression = "*", int concurrency = 16)
+        where THandler : class, IMessageHandler =>
+        AddConsumer<THandler>(group, topic, o =>
+        {
+            o.FilterExpression = filterExpression;
+            o.MaxConcurrency = concurrency;
+        });
+
+    /// <summary>Registers a consumer handled by <typeparamref name="THandler"/>, with full settings.</summary>
+    /// <exception cref="ArgumentException">A setting is invalid.</exception>
+    public DualClusterBuilder AddConsumer<THandler>(string group, string topic, Action<ConsumerOptions> configure)
+        where THandler : class, IMessageHandler
+    {
+        Services.TryAddScoped<THandler>();
+        return AddConsumerCore(group, topic, configure, static (services, context, ct) => services.GetRequiredService<THandler>().HandleAsync(context, ct));
+    }
+
+    /// <summary>Registers a consumer handled by a delegate.</summary>
+    /// <exception cref="ArgumentException">A setting is invalid.</exception>
+    public DualClusterBuilder AddConsumer(string group, string topic, Func<MessageContext, CancellationToken, Task> handler, Action<ConsumerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return AddConsumerCore(group, topic, configure, (_, context, ct) => handler(context, ct));
+    }
+
+    private DualClusterBuilder AddConsumerCore(string group, string topic, Action<ConsumerOptions>? configure, Func<IServiceProvider, MessageContext, CancellationToken, Task> handle)
+    {
+        var options = new ConsumerOptions();
+        configure?.Invoke(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxConcurrency, 1, nameof(ConsumerOptions.MaxConcurrency));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxDeliveryAttempts, 1, nameof(ConsumerOptions.MaxDeliveryAttempts));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.InvisibleDuration, TimeSpan.Zero, nameof(ConsumerOptions.InvisibleDuration));
+        var subscription = new ConsumerSubscription(group, topic)
+        {
+            FilterExpression = string.IsNullOrWhiteSpace(options.FilterExpression) ? "*" : options.FilterExpression,
+            MaxConcurrency = options.MaxConcurrency,
+            MaxDeliveryAttempts = options.MaxDeliveryAttempts,
+            InvisibleDuration = options.InvisibleDuration,
+        };
+        if (Services.Any(d => d.ImplementationInstance is ConsumerSlot slot && slot.Registration.Subscription.Group == group && slot.Registration.Subscription.Topic == topic))
+        {
+            throw new ArgumentException($"A consumer of topic '{topic}' in group '{group}' is already registered.", nameof(group));
+        }
+
+        var registration = new ConsumerSlot(new ConsumerRegistration(subscription, handle, options.KeySelector));
+        Services.AddSingleton(registration);
+        Services.AddSingleton<IHostedService>(sp => registration.Get(sp));
+        return this;
+    }
 
     /// <summary>
     /// Registers a transport factory; clusters whose <c>Protocol</c> equals its <see cref="IClusterTransportFactory.Protocol"/> use it.

@@ -1,5 +1,10 @@
+using System.Diagnostics.Metrics;
 using DualCluster.Configuration;
+using DualCluster.Consuming;
 using DualCluster.Idempotency;
+using DualCluster.Routing;
+using DualCluster.Status;
+using DualCluster.Telemetry;
 using DualCluster.Transport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,6 +28,7 @@ public static class DualClusterServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         var builder = AddCore(services);
         services.AddOptions<DualClusterOptions>().Bind(configuration);
+        services.AddOptions<DualClusterOptions>(DualClusterOptionsValidator.StartupCheckName).Configure(o => configuration.Bind(o));
         return builder;
     }
 
@@ -33,6 +39,7 @@ public static class DualClusterServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configure);
         var builder = AddCore(services);
         services.AddOptions<DualClusterOptions>().Configure(configure);
+        services.AddOptions<DualClusterOptions>(DualClusterOptionsValidator.StartupCheckName).Configure(configure);
         return builder;
     }
 
@@ -46,8 +53,16 @@ public static class DualClusterServiceCollectionExtensions
 
         var overrides = new TransportOverrides();
         services.AddSingleton(overrides);
-        services.AddOptions<DualClusterOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DualClusterOptions>, DualClusterOptionsValidator>());
+        services.AddOptions<DualClusterOptions>(DualClusterOptionsValidator.StartupCheckName).ValidateOnStart();
+        services.TryAddSingleton<DualClusterOptionsValidator>();
+        services.AddSingleton<IValidateOptions<DualClusterOptions>>(sp => sp.GetRequiredService<DualClusterOptionsValidator>());
+        services.TryAddSingleton(sp => new DualClusterMetrics(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton<RoutingState>();
+        services.TryAddSingleton(sp => new IdempotencyGate(
+            sp.GetRequiredService<IIdempotencyStore>(),
+            sp.GetRequiredService<DualClusterMetrics>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()?.CreateLogger("DualCluster.Idempotency") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+        services.TryAddSingleton<IDualClusterStatus>(sp => new DualClusterStatus(sp.GetRequiredService<RoutingState>(), sp.GetServices<ConsumerSlot>()));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IIdempotencyStore>(sp => new InMemoryIdempotencyStore(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ClusterTransports>();

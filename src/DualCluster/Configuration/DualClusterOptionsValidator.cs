@@ -14,8 +14,20 @@ internal sealed class DualClusterOptionsValidator(IEnumerable<IClusterTransportF
 {
     private readonly IClusterTransportFactory[] _factories = [.. factories];
 
+    /// <summary>
+    /// The options name validated by the options system (<c>ValidateOnStart</c>). It is bound to the same
+    /// configuration but has no change token, so an invalid reload never makes <c>IOptionsMonitor</c>
+    /// throw inside the configuration's reload callback; reloads are validated by the routing state.
+    /// </summary>
+    public const string StartupCheckName = "DualCluster.StartupCheck";
+
     public ValidateOptionsResult Validate(string? name, DualClusterOptions options)
     {
+        if (name != StartupCheckName)
+        {
+            return ValidateOptionsResult.Skip;
+        }
+
         var errors = Collect(options);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Options;
+using DualCluster.Routing;
 
 namespace DualCluster.Transport;
 
@@ -10,12 +10,16 @@ internal sealed class ClusterTransports(
     IServiceProvider services,
     IEnumerable<IClusterTransportFactory> factories,
     TransportOverrides overrides,
-    IOptionsMonitor<DualClusterOptions> options) : IAsyncDisposable
+    RoutingState routing) : IAsyncDisposable
 {
     private readonly IClusterTransportFactory[] _factories = [.. factories];
     private readonly object _gate = new();
     private readonly IClusterTransport?[] _transports = new IClusterTransport?[2];
     private bool _disposed;
+
+    /// <summary>Whether <paramref name="role"/> has a transport: supplied in code, or a configured protocol.</summary>
+    public bool IsConfigured(ClusterRole role, DualClusterOptions options) =>
+        overrides.Has(role) || !string.IsNullOrWhiteSpace(options.Clusters[role].Protocol);
 
     public IClusterTransport Get(ClusterRole role)
     {
@@ -39,7 +43,7 @@ internal sealed class ClusterTransports(
             return custom(services);
         }
 
-        var cluster = options.CurrentValue.Clusters[role];
+        var cluster = routing.Current.Options.Clusters[role];
         var protocol = cluster.Protocol?.Trim();
         var factory = Array.Find(_factories, f => string.Equals(f.Protocol, protocol, StringComparison.OrdinalIgnoreCase))
             ?? throw new InvalidOperationException(

@@ -1,0 +1,382 @@
+using DualCluster.Routing;
+using DualCluster.Telemetry;
+using DualCluster.Transport;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DualCluster.Consuming;
+
+/// <summary>
+/// The consumer facade of one registration: reads the clusters this node's routing targets, through the
+/// idempotency gate. On a routing change it starts the newly targeted cluster's consumer first, then stops
+/// the one no longer targeted (make-before-break). A cluster that no other consumer will read is drained
+/// first: the node keeps reading it until its backlog for the group is zero and no producer writes it.
+/// All changes run on one loop, so they never overlap.
+/// </summary>
+internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable
+{
+    private readonly ConsumerRegistration _registration;
+    private readonly RoutingState _routing;
+    private readonly ClusterTransports _transports;
+    private readonly IdempotencyGate _gate;
+    private readonly IServiceScopeFactory _scopes;
+    private readonly TimeProvider _time;
+    private readonly DualClusterMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly IClusterConsumer?[] _active = new IClusterConsumer?[2];
+    private readonly object _statusGate = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private ClusterSet _draining;
+    private ConsumerStatus _status;
+    private ITimer? _recheck;
+    private Task? _loop;
+
+    public DualClusterConsumer(
+        ConsumerRegistration registration,
+        RoutingState routing,
+        ClusterTransports transports,
+        IdempotencyGate gate,
+        IServiceScopeFactory scopes,
+        TimeProvider time,
+        DualClusterMetrics metrics,
+        ILogger logger)
+    {
+        _registration = registration;
+        _routing = routing;
+        _transports = transports;
+        _gate = gate;
+        _scopes = scopes;
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+        var subscription = registration.Subscription;
+        _status = new ConsumerStatus(subscription.Group, subscription.Topic, routing.Current.Plan.ConsumerTargets, ClusterSet.None, ClusterSet.None, ConsumerPhase.Stopped, null, null);
+    }
+
+    /// <summary>Raised after each reconciliation with the new status (tests and dashboards wait on it).</summary>
+    public event Action<ConsumerStatus>? Reconciled;
+
+    public ConsumerStatus Status
+    {
+        get
+        {
+            lock (_statusGate)
+            {
+                return _status;
+            }
+        }
+    }
+
+    public ConsumerSubscription Subscription => _registration.Subscription;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _routing.Changed += OnRoutingChanged;
+        await ReconcileAsync(cancellationToken).ConfigureAwait(false);
+        _loop = Task.Run(LoopAsync, CancellationToken.None);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _routing.Changed -= OnRoutingChanged;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _recheck?.Dispose();
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+
+        var stops = new List<Task>();
+        for (var i = 0; i < _active.Length; i++)
+        {
+            if (_active[i] is { } consumer)
+            {
+                stops.Add(StopConsumerAsync((ClusterRole)i, consumer, cancellationToken));
+            }
+        }
+
+        await Task.WhenAll(stops).ConfigureAwait(false);
+        SetDraining(ClusterSet.None);
+        Publish(null, null);
+    }
+
+    private void OnRoutingChanged(RoutingSnapshot previous, RoutingSnapshot next) => _signal.Release();
+
+    private async Task LoopAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await _signal.WaitAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            // Coalesce a burst of signals into one pass.
+            while (_signal.CurrentCount > 0 && _signal.Wait(0))
+            {
+            }
+
+            try
+            {
+                await ReconcileAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var snapshot = _routing.Current;
+        var targets = snapshot.Plan.ConsumerTargets;
+        string? error = null;
+        BacklogReport? backlog = null;
+
+        // Make: start every targeted cluster before anything is stopped.
+        foreach (var role in Roles)
+        {
+            if (targets.Contains(role) && _active[(int)role] is null)
+            {
+                try
+                {
+                    await StartConsumerAsync(role, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    ConsumerLog.StartFailed(_logger, ex, Subscription.Group, Subscription.Topic, role);
+                    error = $"{role}: {ex.Message}";
+                }
+            }
+        }
+
+        var draining = ClusterSet.None;
+        var startedAll = Roles.All(r => !targets.Contains(r) || _active[(int)r] is not null);
+        foreach (var role in Roles)
+        {
+            if (targets.Contains(role))
+            {
+                continue;
+            }
+
+            // A cluster nobody else will read is drained before this node leaves it. Old is checked even on a
+            // fresh start (the node may replace one that read it); New only when this node was reading it
+            // (a rollback), so a new cluster that is not set up yet is never probed at step 1.
+            var reading = _active[(int)role] is not null;
+            var mustDrain = !snapshot.Fleet.HasReaders(role)
+                && (reading || (role == ClusterRole.Old && _transports.IsConfigured(role, snapshot.Options)));
+            if (!mustDrain)
+            {
+                // Others keep reading this cluster (or it no longer exists): break once the target side runs.
+                if (_active[(int)role] is { } leaving && startedAll)
+                {
+                    await StopConsumerAsync(role, leaving, cancellationToken).ConfigureAwait(false);
+                }
+
+                continue;
+            }
+
+            var (drained, report, reason) = await CheckDrainedAsync(role, snapshot, cancellationToken).ConfigureAwait(false);
+            backlog = report ?? backlog;
+            if (drained && startedAll)
+            {
+                if (_active[(int)role] is { } leaving)
+                {
+                    await StopConsumerAsync(role, leaving, cancellationToken).ConfigureAwait(false);
+                }
+
+                continue;
+            }
+
+            draining |= role.ToSet();
+            ConsumerLog.Draining(_logger, Subscription.Group, Subscription.Topic, role, reason);
+            if (_active[(int)role] is null)
+            {
+                try
+                {
+                    await StartConsumerAsync(role, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    ConsumerLog.StartFailed(_logger, ex, Subscription.Group, Subscription.Topic, role);
+                    error = $"{role}: {ex.Message}";
+                }
+            }
+        }
+
+        SetDraining(draining);
+        if (draining != ClusterSet.None || error is not null)
+        {
+            ScheduleRecheck(snapshot.Options.Consumer.DrainCheckInterval);
+        }
+
+        Publish(backlog, error);
+    }
+
+    private async Task<(bool Drained, BacklogReport? Report, string Reason)> CheckDrainedAsync(ClusterRole role, RoutingSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        var mayWrite = role == ClusterRole.Old ? snapshot.Fleet.MayWriteOld : snapshot.Fleet.MayWriteNew;
+        if (mayWrite)
+        {
+            return (false, null, $"producers may still write {role}");
+        }
+
+        BacklogReport report;
+        try
+        {
+            report = await _transports.Get(role).BacklogProbe.GetBacklogAsync(Subscription.Group, Subscription.Topic, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            ConsumerLog.DrainCheckFailed(_logger, ex, Subscription.Group, Subscription.Topic, role);
+            return (false, null, $"backlog unknown ({ex.Message})");
+        }
+
+        if (report.IsDrained)
+        {
+            return (true, report, "drained");
+        }
+
+        var unknownOnly = report.KnownTotal == 0;
+        if (unknownOnly && snapshot.Options.Consumer.AssumeOldDrainedWhenUnknown)
+        {
+            return (true, report, "backlog unknown, assumed drained by configuration");
+        }
+
+        return (false, report, $"backlog {report}");
+    }
+
+    private async Task StartConsumerAsync(ClusterRole role, CancellationToken cancellationToken)
+    {
+        var consumer = _transports.Get(role).CreateConsumer(Subscription, HandleAsync);
+        try
+        {
+            await consumer.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await consumer.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        _active[(int)role] = consumer;
+        ConsumerLog.Started(_logger, Subscription.Group, Subscription.Topic, role);
+    }
+
+    private async Task StopConsumerAsync(ClusterRole role, IClusterConsumer consumer, CancellationToken cancellationToken)
+    {
+        _active[(int)role] = null;
+        try
+        {
+            await consumer.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await consumer.DisposeAsync().ConfigureAwait(false);
+            ConsumerLog.Stopped(_logger, Subscription.Group, Subscription.Topic, role);
+        }
+    }
+
+    private ValueTask<ConsumeOutcome> HandleAsync(ReceivedMessage message, CancellationToken cancellationToken) =>
+        _gate.RunAsync(
+            message,
+            Subscription.Group,
+            _routing.Current.Options.Idempotency,
+            _registration.KeySelector,
+            (key, token, ct) => InvokeHandlerAsync(message, key, token, ct),
+            cancellationToken);
+
+    private async Task InvokeHandlerAsync(ReceivedMessage message, string key, long token, CancellationToken cancellationToken)
+    {
+        var scope = _scopes.CreateAsyncScope();
+        await using (scope.ConfigureAwait(false))
+        {
+            var context = new MessageContext(message, Subscription.Group, key, token, _routing.NodeId, scope.ServiceProvider);
+            await _registration.Handle(scope.ServiceProvider, context, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void ScheduleRecheck(TimeSpan interval)
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _recheck ??= _time.CreateTimer(static s => ((DualClusterConsumer)s!)._signal.Release(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _recheck.Change(interval, Timeout.InfiniteTimeSpan);
+    }
+
+    private void SetDraining(ClusterSet draining)
+    {
+        var before = _draining;
+        _draining = draining;
+        var delta = Count(draining) - Count(before);
+        if (delta != 0)
+        {
+            _metrics.Draining.Add(delta, DualClusterMetrics.Group(Subscription.Group));
+        }
+
+        static int Count(ClusterSet s) => (s.Contains(ClusterRole.Old) ? 1 : 0) + (s.Contains(ClusterRole.New) ? 1 : 0);
+    }
+
+    private void Publish(BacklogReport? backlog, string? error)
+    {
+        var reading = ClusterSet.None;
+        foreach (var role in Roles)
+        {
+            if (_active[(int)role] is not null)
+            {
+                reading |= role.ToSet();
+            }
+        }
+
+        var phase = _draining != ClusterSet.None ? ConsumerPhase.Draining
+            : reading switch
+            {
+                ClusterSet.Old => ConsumerPhase.Old,
+                ClusterSet.New => ConsumerPhase.New,
+                ClusterSet.Both => ConsumerPhase.Both,
+                _ => ConsumerPhase.Stopped,
+            };
+        ConsumerStatus status;
+        lock (_statusGate)
+        {
+            status = _status = new ConsumerStatus(
+                Subscription.Group, Subscription.Topic, _routing.Current.Plan.ConsumerTargets, reading, _draining, phase, backlog ?? _status.LastBacklog, error);
+        }
+
+        Reconciled?.Invoke(status);
+    }
+
+    private static readonly ClusterRole[] Roles = [ClusterRole.Old, ClusterRole.New];
+
+    public async ValueTask DisposeAsync()
+    {
+        _routing.Changed -= OnRoutingChanged;
+        if (!_stopping.IsCancellationRequested)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+
+        _recheck?.Dispose();
+        foreach (var consumer in _active)
+        {
+            if (consumer is not null)
+            {
+                await consumer.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        _stopping.Dispose();
+        _signal.Dispose();
+    }
+}

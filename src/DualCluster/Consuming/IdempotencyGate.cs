@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using DualCluster.Idempotency;
+using DualCluster.Telemetry;
+using DualCluster.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace DualCluster.Consuming;
+
+/// <summary>
+/// Runs a handler at most once per (group, idempotency key): claim → handle → complete, or release on
+/// failure (design §2). Duplicates are acked and skipped; a key held elsewhere, or a store that cannot be
+/// reached, leaves the message unacked for redelivery.
+/// </summary>
+internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetrics metrics, ILogger logger)
+{
+    private const int CompleteAttempts = 3;
+
+    public async ValueTask<ConsumeOutcome> RunAsync(
+        ReceivedMessage message,
+        string group,
+        IdempotencyOptions options,
+        Func<ReceivedMessage, string?>? keySelector,
+        Func<string, long, CancellationToken, Task> handle,
+        CancellationToken cancellationToken)
+    {
+        var key = message.IdempotencyKey ?? keySelector?.Invoke(message) ?? message.MessageId;
+        var cluster = DualClusterMetrics.Cluster(message.Cluster);
+        var groupTag = DualClusterMetrics.Group(group);
+        if (!options.Enabled)
+        {
+            return await HandleAsync(key, 0, message, group, handle, cancellationToken).ConfigureAwait(false);
+        }
+
+        var storeKey = group + ":" + key;
+        IdempotencyClaim claim;
+        try
+        {
+            claim = options.ValidatePayload
+                ? await store.TryClaimAsync(IdempotencyClaimRequest.ForPayload(storeKey, message.Body.Span), options.Lease, cancellationToken).ConfigureAwait(false)
+                : await store.TryClaimAsync(storeKey, options.Lease, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            metrics.StoreErrors.Add(1, groupTag);
+            metrics.Postponed.Add(1, cluster, groupTag);
+            ConsumerLog.StoreUnavailable(logger, ex, group, key);
+            return ConsumeOutcome.Retry(options.HeldElsewhereRetryDelay);
+        }
+
+        if (claim.PayloadMismatch)
+        {
+            metrics.PayloadMismatches.Add(1, cluster, groupTag);
+            ConsumerLog.PayloadMismatch(logger, group, key, message.Cluster, message.MessageId);
+        }
+
+        switch (claim.Status)
+        {
+            case ClaimStatus.Completed:
+                metrics.Duplicates.Add(1, cluster, groupTag, DualClusterMetrics.Topic(message.Topic));
+                ConsumerLog.DuplicateSkipped(logger, group, key, message.Cluster, message.DeliveryAttempt);
+                return ConsumeOutcome.Ack;
+            case ClaimStatus.HeldElsewhere:
+                metrics.Postponed.Add(1, cluster, groupTag);
+                return ConsumeOutcome.Retry(options.HeldElsewhereRetryDelay);
+        }
+
+        var outcome = await HandleAsync(key, claim.FencingToken, message, group, handle, cancellationToken).ConfigureAwait(false);
+        if (!outcome.Acknowledge)
+        {
+            try
+            {
+                await store.ReleaseAsync(storeKey, claim.FencingToken, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // The lease expires by itself; the redelivery waits for it.
+                metrics.StoreErrors.Add(1, groupTag);
+                ConsumerLog.StoreUnavailable(logger, ex, group, key);
+            }
+
+            return outcome;
+        }
+
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                if (!await store.CompleteAsync(storeKey, claim.FencingToken, options.Retention, CancellationToken.None).ConfigureAwait(false))
+                {
+                    ConsumerLog.LeaseLost(logger, group, key, options.Lease);
+                }
+
+                break;
+            }
+            catch (Exception ex) when (attempt < CompleteAttempts)
+            {
+                metrics.StoreErrors.Add(1, groupTag);
+                ConsumerLog.StoreUnavailable(logger, ex, group, key);
+            }
+            catch (Exception ex)
+            {
+                // The handler ran: ack so this copy is not processed again; without the record a second copy
+                // (mirror, producer retry) could be, so say so loudly.
+                metrics.StoreErrors.Add(1, groupTag);
+                ConsumerLog.CompleteFailed(logger, ex, group, key);
+                break;
+            }
+        }
+
+        return ConsumeOutcome.Ack;
+    }
+
+    private async ValueTask<ConsumeOutcome> HandleAsync(
+        string key,
+        long token,
+        ReceivedMessage message,
+        string group,
+        Func<string, long, CancellationToken, Task> handle,
+        CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var cluster = DualClusterMetrics.Cluster(message.Cluster);
+        using var activity = StartActivity(message, group);
+        try
+        {
+            await handle(key, token, cancellationToken).ConfigureAwait(false);
+            metrics.Consumed.Add(1, cluster, DualClusterMetrics.Group(group), DualClusterMetrics.Topic(message.Topic));
+            return ConsumeOutcome.Ack;
+        }
+        catch (Exception ex)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                metrics.HandlerFailures.Add(1, cluster, DualClusterMetrics.Group(group));
+                ConsumerLog.HandlerFailed(logger, ex, group, key, message.Cluster, message.DeliveryAttempt);
+            }
+
+            return ConsumeOutcome.Retry();
+        }
+        finally
+        {
+            metrics.HandleDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, cluster);
+        }
+    }
+
+    private static Activity? StartActivity(ReceivedMessage message, string group)
+    {
+        var source = DualClusterTelemetry.ActivitySource;
+        if (!source.HasListeners())
+        {
+            return null;
+        }
+
+        message.Properties.TryGetValue(MessageProperties.TraceParent, out var parent);
+        message.Properties.TryGetValue(MessageProperties.TraceState, out var state);
+        ActivityContext.TryParse(parent, state, out var parentContext);
+        var activity = source.StartActivity($"process {message.Topic}", ActivityKind.Consumer, parentContext);
+        activity?.SetTag("messaging.system", "rocketmq");
+        activity?.SetTag("messaging.operation.type", "process");
+        activity?.SetTag("messaging.destination.name", message.Topic);
+        activity?.SetTag("messaging.consumer.group.name", group);
+        activity?.SetTag("messaging.message.id", message.MessageId);
+        activity?.SetTag("dualcluster.cluster", message.Cluster.ToString());
+        return activity;
+    }
+}

@@ -1,0 +1,26 @@
+namespace DualCluster;
+
+/// <summary>A node's routing state at one moment.</summary>
+/// <param name="NodeId">The node id.</param>
+/// <param name="Bucket">Its bucket, 0–99.</param>
+/// <param name="ProducerTarget">Where its producer writes.</param>
+/// <param name="Mirror">Whether sends are mirrored to the other cluster.</param>
+/// <param name="ConsumerTargets">Where routing says its consumers read.</param>
+/// <param name="RoutingVersion">Increases with each applied routing change.</param>
+/// <param name="RejectedReloads">How many reloads were rejected since start.</param>
+/// <param name="LastRejectedReload">The last rejected reload and its reasons, if any.</param>
+/// <param name="Consumers">Each consumer registration's state.</param>
+public sealed record NodeStatus(
+    string NodeId,
+    int Bucket,
+    ClusterRole ProducerTarget,
+    bool Mirror,
+    ClusterSet ConsumerTargets,
+    long RoutingVersion,
+    long RejectedReloads,
+    Routing.RejectedReload? LastRejectedReload,
+    IReadOnlyList<ConsumerStatus> Consumers)
+{
+    /// <summary>True while any consumer drains a cluster before leaving it.</summary>
+    public bool IsDraining => Consumers.Any(c => c.Phase == ConsumerPhase.Draining);
+}
