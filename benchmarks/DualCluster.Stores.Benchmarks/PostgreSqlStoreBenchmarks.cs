@@ -6,7 +6,7 @@ namespace DualCluster.Stores.Benchmarks;
 
 /// <summary>
 /// Claim+complete pairs per second against a PostgreSQL started for the run with its default durability (fsync and
-/// synchronous_commit on), over loopback TCP.
+/// synchronous_commit on), over loopback TCP; each case runs with the store's SynchronousCommit on (durable default) and off.
 /// </summary>
 [MemoryDiagnoser]
 public class PostgreSqlStoreBenchmarks
@@ -15,11 +15,15 @@ public class PostgreSqlStoreBenchmarks
     private PostgreSqlServer _server = null!;
     private PostgreSqlIdempotencyStore _store = null!;
 
+    /// <summary>The store's <see cref="PostgreSqlIdempotencyStoreOptions.SynchronousCommit"/>: true = durable default.</summary>
+    [Params(true, false)]
+    public bool SynchronousCommit { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         _server = PostgreSqlServer.StartAsync(settings: string.Empty).GetAwaiter().GetResult();
-        _store = PostgreSqlIdempotencyStore.Create(new PostgreSqlIdempotencyStoreOptions { ConnectionString = _server.ConnectionString });
+        _store = PostgreSqlIdempotencyStore.Create(new PostgreSqlIdempotencyStoreOptions { ConnectionString = _server.ConnectionString, SynchronousCommit = SynchronousCommit });
         _store.EnsureSchemaAsync().GetAwaiter().GetResult();
     }
 

@@ -18,6 +18,5 @@ public sealed class StoreBenchmarkConfig : ManualConfig
         AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance));
         AddDiagnoser(MemoryDiagnoser.Default);
         AddColumn(StatisticColumn.OperationsPerSecond);
-        Options |= ConfigOptions.JoinSummary;
     }
 }

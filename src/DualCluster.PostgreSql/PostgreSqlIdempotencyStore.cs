@@ -81,6 +81,11 @@ public sealed class PostgreSqlIdempotencyStore : IIdempotencyStore, IAsyncDispos
             builder.ConnectionStringBuilder.MaxAutoPrepare = 8;
         }
 
+        if (!options.SynchronousCommit)
+        {
+            builder.ConnectionStringBuilder.Options = $"{builder.ConnectionStringBuilder.Options} -c synchronous_commit=off".Trim();
+        }
+
         return new PostgreSqlIdempotencyStore(builder.Build(), options, ownsDataSource: true, timeProvider, logger);
     }
 

@@ -33,6 +33,16 @@ public sealed partial class PostgreSqlIdempotencyStoreOptions
     /// <summary>How many expired records one cleanup statement deletes at most (1..100,000). Default 1,000.</summary>
     public int CleanupBatchSize { get; set; } = 1_000;
 
+    /// <summary>
+    /// Whether the store's own commits wait for the WAL flush (PostgreSQL <c>synchronous_commit</c>). Default true:
+    /// a claim or completion the store reported survives a database crash. False sets <c>synchronous_commit=off</c>
+    /// on the store's connections: several times the throughput where disk flushes are slow, at the cost that a
+    /// database crash may forget the last fraction of a second of records (a duplicate arriving after that may be
+    /// processed again; nothing is corrupted or lost). Only for connections the store opens itself
+    /// (<see cref="ConnectionString"/>); same-transaction completions follow the handler's transaction.
+    /// </summary>
+    public bool SynchronousCommit { get; set; } = true;
+
     /// <summary>An optional in-process cache of completed keys in front of PostgreSQL. Off by default.</summary>
     public LocalCacheOptions LocalCache { get; set; } = new();
 
@@ -44,6 +54,11 @@ public sealed partial class PostgreSqlIdempotencyStoreOptions
         if (!hasDataSource && string.IsNullOrWhiteSpace(ConnectionString))
         {
             problems.Add("PostgreSQL idempotency store: set ConnectionString (e.g. \"Host=db;Username=app;Password=…;Database=app\") or register an NpgsqlDataSource.");
+        }
+
+        if (!SynchronousCommit && string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            problems.Add("PostgreSQL idempotency store: SynchronousCommit = false applies only to connections the store opens itself: set ConnectionString, or set synchronous_commit on your own data source.");
         }
 
         if (Schema is null || !Identifier().IsMatch(Schema))

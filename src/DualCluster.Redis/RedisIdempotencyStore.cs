@@ -6,13 +6,15 @@ namespace DualCluster.Redis;
 
 /// <summary>
 /// A fleet-wide <see cref="IIdempotencyStore"/> in Redis. Each operation is one server-side script (one round trip,
-/// atomic); <see cref="TryClaimManyAsync"/> and <see cref="CompleteManyAsync"/> pipeline a whole batch. Leases and
+/// atomic); <see cref="TryClaimManyAsync"/> and <see cref="CompleteManyAsync"/> handle a whole batch in one round trip
+/// (one script call per chunk of keys). Leases and
 /// retention run on the Redis server's clock (key TTLs), so node clocks do not matter and completed records expire by
 /// themselves. Thread-safe. Any Redis error or timeout surfaces as <see cref="IdempotencyStoreUnavailableException"/>.
 /// Durability is Redis's: run it with AOF (<c>appendonly yes</c>) or replication if records must survive a crash.
 /// </summary>
 public sealed class RedisIdempotencyStore : IIdempotencyStore, IDisposable
 {
+    private const int ChunkSize = 256;
     private readonly IConnectionMultiplexer _multiplexer;
     private readonly bool _ownsMultiplexer;
     private readonly IDatabase _database;
@@ -86,6 +88,10 @@ public sealed class RedisIdempotencyStore : IIdempotencyStore, IDisposable
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// The batch is claimed by one script call per chunk of up to 256 keys (on Redis Cluster: per hash slot), all
+    /// chunks pipelined in one write, so a batch costs one round trip.
+    /// </remarks>
     public async ValueTask<IReadOnlyList<IdempotencyClaim>> TryClaimManyAsync(IReadOnlyList<IdempotencyClaimRequest> requests, TimeSpan lease, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);
@@ -101,27 +107,36 @@ public sealed class RedisIdempotencyStore : IIdempotencyStore, IDisposable
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var batch = _database.CreateBatch();
-        var pending = new Task<RedisResult>[requests.Count];
-        for (var i = 0; i < pending.Length; i++)
-        {
-            pending[i] = ClaimAsync(batch, requests[i], leaseMs);
-        }
-
-        batch.Execute();
+        var chunks = Chunk(requests.Count, i => requests[i].Key);
+        var claims = new IdempotencyClaim[requests.Count];
         try
         {
-            await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var results = await RunChunksAsync(chunks, (database, chunk) =>
+            {
+                var keys = new RedisKey[chunk.Count];
+                var values = new RedisValue[chunk.Count + 1];
+                values[0] = leaseMs;
+                for (var j = 0; j < chunk.Count; j++)
+                {
+                    var request = requests[chunk[j]];
+                    keys[j] = Key(request.Key);
+                    values[j + 1] = request.PayloadHash.IsEmpty ? RedisValue.EmptyString : (RedisValue)request.PayloadHash;
+                }
+
+                return database.ScriptEvaluateAsync(RedisScripts.ClaimMany, keys, values);
+            }).WaitAsync(cancellationToken).ConfigureAwait(false);
+            for (var c = 0; c < chunks.Count; c++)
+            {
+                var parts = (RedisResult[])results[c]!;
+                for (var j = 0; j < chunks[c].Count; j++)
+                {
+                    claims[chunks[c][j]] = ToClaim((int)parts[3 * j], parts[(3 * j) + 1], (int)parts[(3 * j) + 2]);
+                }
+            }
         }
         catch (Exception ex) when (IsOutage(ex))
         {
             throw Unavailable("claim a batch", ex);
-        }
-
-        var claims = new IdempotencyClaim[pending.Length];
-        for (var i = 0; i < claims.Length; i++)
-        {
-            claims[i] = ToClaim(pending[i].Result);
         }
 
         return claims;
@@ -145,6 +160,7 @@ public sealed class RedisIdempotencyStore : IIdempotencyStore, IDisposable
     }
 
     /// <inheritdoc/>
+    /// <remarks>One script call per chunk of up to 256 keys (on Redis Cluster: per hash slot), pipelined: one round trip.</remarks>
     public async ValueTask<IReadOnlyList<bool>> CompleteManyAsync(IReadOnlyList<IdempotencyCompletion> completions, TimeSpan retention, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(completions);
@@ -160,30 +176,38 @@ public sealed class RedisIdempotencyStore : IIdempotencyStore, IDisposable
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var batch = _database.CreateBatch();
-        var pending = new Task<RedisResult>[completions.Count];
-        for (var i = 0; i < pending.Length; i++)
-        {
-            pending[i] = CompleteAsync(batch, completions[i].Key, completions[i].FencingToken, retentionMs);
-        }
-
-        batch.Execute();
+        var chunks = Chunk(completions.Count, i => completions[i].Key);
+        var done = new bool[completions.Count];
         try
         {
-            await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var results = await RunChunksAsync(chunks, (database, chunk) =>
+            {
+                var keys = new RedisKey[chunk.Count];
+                var values = new RedisValue[chunk.Count + 1];
+                values[0] = retentionMs;
+                for (var j = 0; j < chunk.Count; j++)
+                {
+                    keys[j] = Key(completions[chunk[j]].Key);
+                    values[j + 1] = Token(completions[chunk[j]].FencingToken);
+                }
+
+                return database.ScriptEvaluateAsync(RedisScripts.CompleteMany, keys, values);
+            }).WaitAsync(cancellationToken).ConfigureAwait(false);
+            for (var c = 0; c < chunks.Count; c++)
+            {
+                var parts = (RedisResult[])results[c]!;
+                for (var j = 0; j < chunks[c].Count; j++)
+                {
+                    done[chunks[c][j]] = (int)parts[j] == 1;
+                }
+            }
         }
         catch (Exception ex) when (IsOutage(ex))
         {
             throw Unavailable("complete a batch", ex);
         }
 
-        var results = new bool[pending.Length];
-        for (var i = 0; i < results.Length; i++)
-        {
-            results[i] = (int)pending[i].Result == 1;
-        }
-
-        return results;
+        return done;
     }
 
     /// <inheritdoc/>
@@ -212,6 +236,70 @@ public sealed class RedisIdempotencyStore : IIdempotencyStore, IDisposable
         }
     }
 
+    /// <summary>
+    /// Splits a batch into script calls: chunks of at most <see cref="ChunkSize"/> keys in order; on Redis Cluster
+    /// each chunk also holds keys of one hash slot only (a script may only touch keys of one slot there).
+    /// </summary>
+    private List<List<int>> Chunk(int count, Func<int, string> keyAt)
+    {
+        var chunks = new List<List<int>>();
+        if (!IsCluster())
+        {
+            for (var start = 0; start < count; start += ChunkSize)
+            {
+                chunks.Add(Enumerable.Range(start, Math.Min(ChunkSize, count - start)).ToList());
+            }
+
+            return chunks;
+        }
+
+        var bySlot = new Dictionary<int, List<int>>();
+        for (var i = 0; i < count; i++)
+        {
+            var slot = _multiplexer.HashSlot(Key(keyAt(i)));
+            if (!bySlot.TryGetValue(slot, out var chunk) || chunk.Count == ChunkSize)
+            {
+                bySlot[slot] = chunk = [];
+                chunks.Add(chunk);
+            }
+
+            chunk.Add(i);
+        }
+
+        return chunks;
+    }
+
+    private async Task<RedisResult[]> RunChunksAsync(List<List<int>> chunks, Func<IDatabaseAsync, List<int>, Task<RedisResult>> call)
+    {
+        if (chunks.Count == 1)
+        {
+            return [await call(_database, chunks[0]).ConfigureAwait(false)];
+        }
+
+        var batch = _database.CreateBatch();
+        var pending = new Task<RedisResult>[chunks.Count];
+        for (var c = 0; c < pending.Length; c++)
+        {
+            pending[c] = call(batch, chunks[c]);
+        }
+
+        batch.Execute();
+        return await Task.WhenAll(pending).ConfigureAwait(false);
+    }
+
+    private bool IsCluster()
+    {
+        foreach (var server in _multiplexer.GetServers())
+        {
+            if (server.ServerType == ServerType.Cluster)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private Task<RedisResult> ClaimAsync(IDatabaseAsync database, IdempotencyClaimRequest request, long leaseMs)
     {
         var hash = request.PayloadHash.IsEmpty ? RedisValue.EmptyString : (RedisValue)request.PayloadHash;
@@ -228,14 +316,15 @@ public sealed class RedisIdempotencyStore : IIdempotencyStore, IDisposable
     private static IdempotencyClaim ToClaim(RedisResult result)
     {
         var parts = (RedisResult[])result!;
-        var mismatch = (int)parts[2] == 1;
-        return (int)parts[0] switch
-        {
-            0 => IdempotencyClaim.Acquired((long)parts[1]),
-            1 => IdempotencyClaim.Completed with { PayloadMismatch = mismatch },
-            _ => IdempotencyClaim.HeldElsewhere with { PayloadMismatch = mismatch },
-        };
+        return ToClaim((int)parts[0], parts[1], (int)parts[2]);
     }
+
+    private static IdempotencyClaim ToClaim(int status, RedisResult token, int mismatch) => status switch
+    {
+        0 => IdempotencyClaim.Acquired((long)token),
+        1 => IdempotencyClaim.Completed with { PayloadMismatch = mismatch == 1 },
+        _ => IdempotencyClaim.HeldElsewhere with { PayloadMismatch = mismatch == 1 },
+    };
 
     private static long Milliseconds(TimeSpan duration, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(duration))] string? name = null)
     {

@@ -150,6 +150,24 @@ public sealed class PostgreSqlIdempotencyStoreTests(PostgreSqlServerFixture fixt
     }
 
     [Fact]
+    public async Task Asynchronous_commit_is_applied_to_the_stores_own_connections_only_when_asked()
+    {
+        await using var durable = PostgreSqlIdempotencyStore.Create(new PostgreSqlIdempotencyStoreOptions { ConnectionString = fixture.Server.ConnectionString, TableName = NewTable() });
+        await using var fast = PostgreSqlIdempotencyStore.Create(new PostgreSqlIdempotencyStoreOptions { ConnectionString = fixture.Server.ConnectionString, TableName = NewTable(), SynchronousCommit = false });
+
+        Assert.Equal("on", await ShowAsync(durable));
+        Assert.Equal("off", await ShowAsync(fast));
+        Assert.Equal(ClaimStatus.Acquired, (await fast.TryClaimAsync("k", TimeSpan.FromMinutes(1))).Status);
+        Assert.Throws<ArgumentException>(() => new PostgreSqlIdempotencyStore(_dataSource, new PostgreSqlIdempotencyStoreOptions { SynchronousCommit = false }));
+
+        static async Task<string?> ShowAsync(PostgreSqlIdempotencyStore store)
+        {
+            await using var command = store.DataSource.CreateCommand("SHOW synchronous_commit");
+            return (string?)await command.ExecuteScalarAsync();
+        }
+    }
+
+    [Fact]
     public void Invalid_options_are_rejected_with_a_message_naming_the_fix()
     {
         var noConnection = Assert.Throws<ArgumentException>(() => PostgreSqlIdempotencyStore.Create(new PostgreSqlIdempotencyStoreOptions()));

@@ -1,5 +1,6 @@
 using DualCluster.Conformance.Idempotency;
 using DualCluster.Idempotency;
+using DualCluster.Stores.Tests;
 using StackExchange.Redis;
 
 namespace DualCluster.Redis.Tests;
@@ -37,4 +38,8 @@ public sealed class RedisIdempotencyStoreContractTests(RedisContractFixture fixt
     protected override Task StopServerAsync() => fixture.Server.StopAsync();
 
     protected override Task StartServerAsync() => fixture.Server.StartAgainAsync();
+
+    [Fact]
+    public Task Store_outage_acks_no_message_through_the_consumer_facade_and_processing_resumes_once_it_is_back() =>
+        ConsumerOutageScenario.RunAsync(Store, StopServerAsync, StartServerAsync);
 }
