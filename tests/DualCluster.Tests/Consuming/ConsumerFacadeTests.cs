@@ -233,6 +233,38 @@ public sealed class ConsumerFacadeTests
     }
 
     [Fact]
+    public async Task With_payload_validation_a_reused_key_with_another_body_is_reported_and_not_run_again()
+    {
+        var handled = 0;
+        var mismatches = 0L;
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (i, l) =>
+            {
+                if (i.Name == "dualcluster.idempotency.payload_mismatches")
+                {
+                    l.EnableMeasurementEvents(i);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, v, _, _) => Interlocked.Add(ref mismatches, v));
+        listener.Start();
+        await using var cluster = new FakeCluster(
+            FakeCluster.Settings("n1", 0, 0, false, ("DualCluster:Idempotency:ValidatePayload", "true")),
+            b => b.AddConsumer("order-group", "orders", (_, _) => { handled++; return Task.CompletedTask; }));
+        var consumer = await StartAsync(cluster);
+
+        Assert.True((await Running(cluster.Old).DeliverAsync("amount=10", "order-9")).Acknowledge);
+        Assert.True((await Running(cluster.Old).DeliverAsync("amount=10", "order-9")).Acknowledge);
+        Assert.Equal(0, Interlocked.Read(ref mismatches));
+        Assert.True((await Running(cluster.Old).DeliverAsync("amount=99", "order-9")).Acknowledge);
+
+        Assert.Equal(1, handled);
+        Assert.Equal(1, Interlocked.Read(ref mismatches));
+        await consumer.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
     public async Task Without_a_producer_key_the_key_selector_decides_duplicates()
     {
         var handled = 0;
