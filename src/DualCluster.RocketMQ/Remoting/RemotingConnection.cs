@@ -56,6 +56,9 @@ internal sealed class RemotingConnection : IAsyncDisposable
 
     public bool IsOpen => Volatile.Read(ref _closeStarted) == 0;
 
+    /// <summary>Cancelled when the connection closes (server side: abandons held requests).</summary>
+    public CancellationToken ClosedToken => _closing.Token;
+
     /// <summary>Free slot for the owner (the loopback broker keeps the client's registration here).</summary>
     public object? State { get; set; }
 

@@ -1,0 +1,43 @@
+using DualCluster.RocketMQ.Remoting;
+using DualCluster.RocketMQ.Testing.Remoting;
+
+namespace DualCluster.RocketMQ.Tests.Remoting;
+
+/// <summary>Helpers for tests over real TCP: quick timings, unique names, signals with a safety timeout.</summary>
+internal static class WireTestContext
+{
+    public static readonly TimeSpan SafetyTimeout = TimeSpan.FromSeconds(30);
+
+    public static string Unique(string prefix) => $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 60)];
+
+    public static ClusterOptions ClusterOptions(string nameServers, Action<ClusterOptions>? configure = null)
+    {
+        var options = new ClusterOptions
+        {
+            Protocol = "Remoting",
+            NameServers = nameServers,
+            RequestTimeout = TimeSpan.FromSeconds(5),
+            Settings =
+            {
+                ["PullSuspendTimeout"] = "00:00:02",
+                ["RebalanceInterval"] = "00:00:02",
+                ["OffsetPersistInterval"] = "00:00:00.200",
+                ["HeartbeatInterval"] = "00:00:05",
+                ["MaxReconnectBackoff"] = "00:00:00.500",
+            },
+        };
+        configure?.Invoke(options);
+        return options;
+    }
+
+    public static RemotingTransport NewTransport(string nameServers, Action<ClusterOptions>? configure = null, ClusterRole role = ClusterRole.Old) =>
+        new(role, RemotingSettings.From(ClusterOptions(nameServers, configure)));
+
+    public static async Task<LoopbackServers> StartSimpleAsync(RemotingLoopbackOptions? options = null)
+    {
+        var servers = new LoopbackServers(new SimpleRemotingStore(), options ?? new RemotingLoopbackOptions());
+        servers.Start();
+        await Task.CompletedTask;
+        return servers;
+    }
+}
