@@ -123,6 +123,11 @@ internal sealed class LoopbackBroker
                 _store.EnsureTopic(MessageConst.RetryTopicOf(group), 1);
                 foreach (var topic in subscriptions.Keys)
                 {
+                    if (_options.AutoCreateTopics && _store.GetQueueCount(topic) == 0)
+                    {
+                        _store.EnsureTopic(topic, LoopbackNameServer.DefaultQueueCount);
+                    }
+
                     _store.Subscribe(group, topic);
                 }
 

@@ -220,6 +220,33 @@ internal sealed class RemotingClient : IAsyncDisposable
 
     private void Sign(RemotingCommand request) => _signer?.Sign(request);
 
+    /// <summary>A broker that came back has lost our registration: heartbeat at once, then let consumers rebalance.</summary>
+    private void OnReconnected(string address)
+    {
+        if (_consumers.IsEmpty || Volatile.Read(ref _disposed) != 0 || Settings.NameServers.Contains(address))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await SendHeartbeatAsync(_stopping.Token).ConfigureAwait(false);
+                foreach (var consumer in _consumers.Keys)
+                {
+                    consumer.RequestRebalance();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        });
+    }
+
     private async Task<RemotingConnection> GetConnectionAsync(string address, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -358,11 +385,17 @@ internal sealed class RemotingClient : IAsyncDisposable
                 try
                 {
                     var connection = await RemotingConnection.ConnectAsync(address, owner.OnServerRequestAsync, owner.Settings.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+                    var reconnected = current is not null || _failures > 0;
                     _failures = 0;
                     Volatile.Write(ref _current, connection);
                     if (current is not null)
                     {
                         await current.DisposeAsync().ConfigureAwait(false);
+                    }
+
+                    if (reconnected)
+                    {
+                        owner.OnReconnected(address);
                     }
 
                     return connection;

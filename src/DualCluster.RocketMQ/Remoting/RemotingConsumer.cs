@@ -75,6 +75,19 @@ internal sealed class RemotingConsumer : IClusterConsumer
         }
     }
 
+    /// <summary>The queues of <paramref name="wrappedTopic"/> this consumer owns now, sorted.</summary>
+    internal List<MessageQueue> OwnedQueues(string wrappedTopic)
+    {
+        lock (_queuesGate)
+        {
+            var owned = _queues.Keys.Where(q => q.Topic == wrappedTopic).ToList();
+            owned.Sort();
+            return owned;
+        }
+    }
+
+    internal string ClientId => _client.ClientId;
+
     public bool IsRunning => Volatile.Read(ref _state) == 1;
 
     public async Task StartAsync(CancellationToken cancellationToken = default)

@@ -40,4 +40,19 @@ internal static class WireTestContext
         await Task.CompletedTask;
         return servers;
     }
+
+    /// <summary>Waits until <paramref name="condition"/> holds, checking every 50 ms, failing after the safety timeout.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + SafetyTimeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out waiting until {what}.");
+            }
+
+            await Task.Delay(50);
+        }
+    }
 }
