@@ -4,7 +4,7 @@ namespace DualCluster.RocketMQ.Testing.Remoting;
 
 /// <summary>
 /// What the loopback broker needs from storage, in 4.x terms (queues, logical offsets, group offsets,
-/// send-back). Implemented over the in-memory broker by <c>InMemoryRemotingStore</c>.
+/// send-back). Implemented over the in-memory broker by <see cref="InMemoryRemotingStore"/>.
 /// Records returned carry topic, queue id and queue offset; the broker assigns physical offsets.
 /// </summary>
 internal interface IRemotingStore

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace DualCluster.RocketMQ.Testing.Remoting;
 
 /// <summary>
-/// Wire-level faults of a <c>RemotingLoopbackCluster</c>: failed responses for a request code and
+/// Wire-level faults of a <see cref="RemotingLoopbackCluster"/>: failed responses for a request code and
 /// dropped connections. Storage faults (pause, failed sends, lost acks) live on the in-memory broker's
 /// own <c>Faults</c>. Thread-safe.
 /// </summary>

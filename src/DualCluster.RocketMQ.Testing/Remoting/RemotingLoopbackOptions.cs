@@ -1,6 +1,6 @@
 namespace DualCluster.RocketMQ.Testing.Remoting;
 
-/// <summary>Settings of a <c>RemotingLoopbackCluster</c>.</summary>
+/// <summary>Settings of a <see cref="RemotingLoopbackCluster"/>.</summary>
 public sealed class RemotingLoopbackOptions
 {
     /// <summary>The broker name routes report (default <c>broker-a</c>).</summary>

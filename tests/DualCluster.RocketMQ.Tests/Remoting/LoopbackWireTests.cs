@@ -13,7 +13,7 @@ public sealed class LoopbackWireTests
     [Fact]
     public async Task Sent_messages_arrive_with_body_tag_keys_and_properties()
     {
-        await using var servers = await StartSimpleAsync();
+        await using var servers = await StartLoopbackAsync();
         await using var transport = NewTransport(servers.NameServerAddress);
         var topic = Unique("T");
         var received = new ConcurrentDictionary<string, ReceivedMessage>();
@@ -57,7 +57,7 @@ public sealed class LoopbackWireTests
     [Fact]
     public async Task A_failed_message_comes_back_from_the_retry_topic_with_the_next_attempt()
     {
-        await using var servers = await StartSimpleAsync();
+        await using var servers = await StartLoopbackAsync();
         await using var transport = NewTransport(servers.NameServerAddress);
         var topic = Unique("T");
         var attempts = new ConcurrentQueue<ReceivedMessage>();
@@ -87,7 +87,7 @@ public sealed class LoopbackWireTests
     [Fact]
     public async Task The_same_message_sent_twice_keeps_its_unique_key()
     {
-        await using var servers = await StartSimpleAsync();
+        await using var servers = await StartLoopbackAsync();
         await using var transport = NewTransport(servers.NameServerAddress);
         var message = new OutgoingMessage(Unique("T"), "x"u8.ToArray());
 
@@ -101,7 +101,7 @@ public sealed class LoopbackWireTests
     [Fact]
     public async Task Signed_requests_pass_and_a_wrong_secret_is_refused_with_a_typed_error()
     {
-        await using var servers = await StartSimpleAsync(new RemotingLoopbackOptions { AccessKey = "rocketmq2", SecretKey = "12345678" });
+        await using var servers = await StartLoopbackAsync(new RemotingLoopbackOptions { AccessKey = "rocketmq2", SecretKey = "12345678" });
         await using var good = NewTransport(servers.NameServerAddress, o => { o.AccessKey = "rocketmq2"; o.SecretKey = "12345678"; });
         await using var bad = NewTransport(servers.NameServerAddress, o => { o.AccessKey = "rocketmq2"; o.SecretKey = "wrong"; });
         var topic = Unique("T");
@@ -118,7 +118,7 @@ public sealed class LoopbackWireTests
     [Fact]
     public async Task Unknown_topic_without_auto_create_fails_with_topic_not_exist()
     {
-        await using var servers = await StartSimpleAsync(new RemotingLoopbackOptions { AutoCreateTopics = false });
+        await using var servers = await StartLoopbackAsync(new RemotingLoopbackOptions { AutoCreateTopics = false });
         await using var transport = NewTransport(servers.NameServerAddress, role: ClusterRole.New);
 
         var error = await Assert.ThrowsAsync<ClusterTransportException>(() => transport.Producer.SendAsync(new OutgoingMessage(Unique("T"), "x"u8.ToArray())).AsTask());
@@ -131,7 +131,7 @@ public sealed class LoopbackWireTests
     [Fact]
     public async Task A_busy_broker_is_a_transient_error_and_sends_retry_through_it()
     {
-        await using var servers = await StartSimpleAsync();
+        await using var servers = await StartLoopbackAsync();
         await using var transport = NewTransport(servers.NameServerAddress, o => o.Settings["SendRetries"] = "0");
         var topic = Unique("T");
         await transport.Producer.SendAsync(new OutgoingMessage(topic, "warm"u8.ToArray()));
@@ -150,7 +150,7 @@ public sealed class LoopbackWireTests
     [Fact]
     public async Task Dropped_connections_are_reopened_on_the_next_send()
     {
-        await using var servers = await StartSimpleAsync();
+        await using var servers = await StartLoopbackAsync();
         await using var transport = NewTransport(servers.NameServerAddress);
         var topic = Unique("T");
         await transport.Producer.SendAsync(new OutgoingMessage(topic, "a"u8.ToArray()));
@@ -164,7 +164,7 @@ public sealed class LoopbackWireTests
     [Fact]
     public async Task Large_bodies_are_compressed_on_the_wire_and_arrive_intact()
     {
-        await using var servers = await StartSimpleAsync();
+        await using var servers = await StartLoopbackAsync();
         await using var transport = NewTransport(servers.NameServerAddress);
         var topic = Unique("T");
         var body = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("compressible ", 1000)));

@@ -12,7 +12,7 @@ public sealed class RebalanceAndRecoveryTests
     [Fact]
     public async Task Two_consumers_split_queues_as_the_allocation_table_says_and_one_leaving_loses_nothing()
     {
-        await using var servers = await StartSimpleAsync();
+        await using var servers = await StartLoopbackAsync();
         await using var transportA = NewTransport(servers.NameServerAddress);
         await using var transportB = NewTransport(servers.NameServerAddress);
         var topic = Unique("T");
@@ -60,7 +60,7 @@ public sealed class RebalanceAndRecoveryTests
     [Fact]
     public async Task Producer_and_consumer_recover_after_a_broker_restart()
     {
-        await using var servers = await StartSimpleAsync();
+        await using var servers = await StartLoopbackAsync();
         await using var transport = NewTransport(servers.NameServerAddress);
         var topic = Unique("T");
         var received = new ConcurrentDictionary<string, byte>();
@@ -76,7 +76,7 @@ public sealed class RebalanceAndRecoveryTests
         await servers.StopBrokerAsync();
         var down = await Assert.ThrowsAsync<ClusterTransportException>(() => transport.Producer.SendAsync(new OutgoingMessage(topic, "down"u8.ToArray())).AsTask());
         Assert.True(down.IsTransient);
-        servers.StartBroker();
+        await servers.StartBrokerAsync();
 
         SendReceipt after = default;
         await WaitUntilAsync(

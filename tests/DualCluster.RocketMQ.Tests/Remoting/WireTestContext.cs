@@ -1,5 +1,6 @@
 using DualCluster.RocketMQ.Remoting;
 using DualCluster.RocketMQ.Testing.Remoting;
+using DualCluster.Testing;
 
 namespace DualCluster.RocketMQ.Tests.Remoting;
 
@@ -33,12 +34,15 @@ internal static class WireTestContext
     public static RemotingTransport NewTransport(string nameServers, Action<ClusterOptions>? configure = null, ClusterRole role = ClusterRole.Old) =>
         new(role, RemotingSettings.From(ClusterOptions(nameServers, configure)));
 
-    public static async Task<LoopbackServers> StartSimpleAsync(RemotingLoopbackOptions? options = null)
+    /// <summary>Delay levels shortened to 100 ms so send-back retries come back quickly.</summary>
+    public static IReadOnlyList<TimeSpan> QuickDelayLevels { get; } = [.. Enumerable.Repeat(TimeSpan.FromMilliseconds(100), 18)];
+
+    /// <summary>A loopback name server + broker over a fresh in-memory broker.</summary>
+    public static Task<RemotingLoopbackCluster> StartLoopbackAsync(RemotingLoopbackOptions? options = null, InMemoryBroker? broker = null)
     {
-        var servers = new LoopbackServers(new SimpleRemotingStore(), options ?? new RemotingLoopbackOptions());
-        servers.Start();
-        await Task.CompletedTask;
-        return servers;
+        options ??= new RemotingLoopbackOptions();
+        options.DelayLevels ??= QuickDelayLevels;
+        return RemotingLoopbackCluster.StartAsync(broker ?? new InMemoryBroker(), options);
     }
 
     /// <summary>Waits until <paramref name="condition"/> holds, checking every 50 ms, failing after the safety timeout.</summary>
