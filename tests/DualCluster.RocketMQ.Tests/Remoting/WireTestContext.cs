@@ -20,7 +20,7 @@ internal static class WireTestContext
             RequestTimeout = TimeSpan.FromSeconds(5),
             Settings =
             {
-                ["PullSuspendTimeout"] = "00:00:02",
+                ["PullSuspendTimeout"] = "00:00:01",
                 ["RebalanceInterval"] = "00:00:02",
                 ["OffsetPersistInterval"] = "00:00:00.200",
                 ["HeartbeatInterval"] = "00:00:05",
