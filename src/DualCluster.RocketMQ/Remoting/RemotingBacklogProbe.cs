@@ -30,23 +30,21 @@ internal sealed class RemotingBacklogProbe(RemotingClient client, Func<string, s
 
         var ready = queues.Sum(q => q.Lag);
         var retry = retryQueues.Sum(q => q.Lag);
+        // InFlight = what this client pulled and has not committed (0 when it does not consume the group here).
+        // Those messages sit above the committed offsets, i.e. inside the lag: move them out of Ready/Retry.
+        // Other clients' uncommitted messages stay inside Ready, so the total is exact either way.
         var consumer = findConsumer(wrappedGroup, wrappedTopic);
-        long? inFlight = null;
-        var remark = "Delayed messages (SCHEDULE_TOPIC_XXXX) cannot be attributed to a group on 4.x";
+        long inFlight = 0;
         if (consumer is not null)
         {
-            // Uncommitted in-flight messages sit above the committed offset, i.e. inside the lag: move them out.
-            var mine = consumer.InFlightFor(wrappedTopic);
-            inFlight = Math.Min(mine, ready);
-            ready -= inFlight.Value;
-            var retryInFlight = Math.Min(consumer.InFlightFor(retryTopic), retry);
-            retry -= retryInFlight;
-            inFlight += retryInFlight;
+            var mine = Math.Min(consumer.InFlightFor(wrappedTopic), ready);
+            var mineRetry = Math.Min(consumer.InFlightFor(retryTopic), retry);
+            ready -= mine;
+            retry -= mineRetry;
+            inFlight = mine + mineRetry;
         }
-        else
-        {
-            remark += "; in-flight messages are unknown here (this client does not consume the group) and are counted in Ready";
-        }
+
+        const string remark = "Delayed is unknown: 4.x brokers keep delayed messages (and retries waiting for their delay) in SCHEDULE_TOPIC_XXXX, not attributable to a group; other clients' uncommitted messages are counted in Ready";
 
         return new BacklogReport
         {

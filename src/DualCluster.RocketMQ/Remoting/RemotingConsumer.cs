@@ -23,15 +23,15 @@ internal sealed class RemotingConsumer : IClusterConsumer
     private readonly SemaphoreSlim _concurrency;
     private readonly SemaphoreSlim _rebalanceLock = new(1, 1);
     private readonly ConcurrentDictionary<Task, byte> _handlerTasks = new();
-    private readonly CancellationTokenSource _fetching = new();
-    private readonly CancellationTokenSource _handlers = new();
+    private CancellationTokenSource _fetching = new();
+    private CancellationTokenSource _handlers = new();
     private readonly string[] _tags;
     private readonly int[] _tagCodes;
     private readonly string _subString;
     private readonly SemaphoreSlim _rebalanceSignal = new(0, int.MaxValue);
     private long _subVersion;
     private Task? _background;
-    private int _state; // 0 new, 1 started, 2 stopped
+    private int _state; // 0 stopped, 1 running, 2 stopping, 3 disposed
 
     public RemotingConsumer(RemotingClient client, ConsumerSubscription subscription, ClusterMessageHandler handler)
     {
@@ -92,11 +92,39 @@ internal sealed class RemotingConsumer : IClusterConsumer
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _state) == 3, this);
         if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
         {
-            throw new InvalidOperationException("A remoting consumer starts once; create a new one to start again.");
+            throw new InvalidOperationException("The consumer is already running; stop it before starting it again.");
         }
 
+        // A restart after StopAsync gets fresh cancellation sources; offsets continue from the broker's commits.
+        if (_fetching.IsCancellationRequested)
+        {
+            _fetching.Dispose();
+            _fetching = new CancellationTokenSource();
+        }
+
+        if (_handlers.IsCancellationRequested)
+        {
+            _handlers.Dispose();
+            _handlers = new CancellationTokenSource();
+        }
+
+        try
+        {
+            await StartCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _client.Unregister(this);
+            Volatile.Write(ref _state, 0);
+            throw;
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
         await _client.GetRouteAsync(WrappedTopic, refresh: true, cancellationToken).ConfigureAwait(false);
         await _client.GetRouteAsync(RetryTopic, refresh: true, cancellationToken).ConfigureAwait(false);
         _client.Register(this);
@@ -378,7 +406,8 @@ internal sealed class RemotingConsumer : IClusterConsumer
 
     private async Task PullLoopAsync(ProcessQueue queue)
     {
-        var token = CancellationTokenSource.CreateLinkedTokenSource(queue.Cancellation.Token, _fetching.Token).Token;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(queue.Cancellation.Token, _fetching.Token);
+        var token = linked.Token;
         var settings = _client.Settings;
         var isRetry = queue.Queue.Topic == RetryTopic;
         var pullTimeout = settings.PullSuspendTimeout + TimeSpan.FromSeconds(15);
@@ -472,6 +501,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
 
     private async Task HandleAsync(ProcessQueue queue, MessageRecord record)
     {
+        var handlers = _handlers;
         await Task.Yield();
         try
         {
@@ -481,14 +511,14 @@ internal sealed class RemotingConsumer : IClusterConsumer
                 ConsumeOutcome outcome;
                 try
                 {
-                    outcome = await _handler(message, _handlers.Token).ConfigureAwait(false);
+                    outcome = await _handler(message, handlers.Token).ConfigureAwait(false);
                 }
-                catch (Exception) when (!_handlers.IsCancellationRequested)
+                catch (Exception) when (!handlers.IsCancellationRequested)
                 {
                     outcome = ConsumeOutcome.Retry();
                 }
 
-                if (_handlers.IsCancellationRequested)
+                if (handlers.IsCancellationRequested)
                 {
                     // Forced stop: the outcome is ignored and the message stays unsettled (redelivered).
                     return;
@@ -501,7 +531,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
                 }
 
                 // Send-back failed: consume again locally after a pause, keeping the offset uncommitted (§2.9).
-                await Task.Delay(TimeSpan.FromSeconds(1), _client.Time, _handlers.Token).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromSeconds(1), _client.Time, handlers.Token).ConfigureAwait(false);
                 message = ToReceivedMessage(record, message.DeliveryAttempt + 1);
             }
         }
@@ -594,7 +624,6 @@ internal sealed class RemotingConsumer : IClusterConsumer
     {
         if (Interlocked.CompareExchange(ref _state, 2, 1) != 1)
         {
-            Volatile.Write(ref _state, 2);
             return;
         }
 
@@ -648,6 +677,8 @@ internal sealed class RemotingConsumer : IClusterConsumer
         {
             _queues.Clear();
         }
+
+        Volatile.Write(ref _state, 0);
     }
 
     public async ValueTask DisposeAsync()
@@ -656,6 +687,11 @@ internal sealed class RemotingConsumer : IClusterConsumer
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await StopAsync(timeout.Token).ConfigureAwait(false);
+        }
+
+        if (Interlocked.Exchange(ref _state, 3) == 3)
+        {
+            return;
         }
 
         _fetching.Dispose();

@@ -61,7 +61,7 @@ public sealed class ConsumptionSemanticsTests
         var waiting = await transport.BacklogProbe.GetBacklogAsync(group, topic);
         Assert.Equal(7, waiting.Ready);
         Assert.Equal(0, waiting.Retry);
-        Assert.Null(waiting.InFlight); // no consumer of the group in this client: unknown, never an invented 0
+        Assert.Equal(0, waiting.InFlight); // this client holds nothing of the group
         Assert.Equal(7, waiting.Queues!.Sum(q => q.Lag));
 
         var second = transport.CreateConsumer(new ConsumerSubscription(group, topic), handler);
@@ -75,6 +75,39 @@ public sealed class ConsumptionSemanticsTests
         var drained = await transport.BacklogProbe.GetBacklogAsync(group, topic);
         Assert.Equal(0, drained.Ready);
         Assert.Null(drained.Delayed);
+    }
+
+    [Fact]
+    public async Task Messages_held_by_this_client_count_as_in_flight_not_ready()
+    {
+        await using var cluster = await StartLoopbackAsync();
+        await using var transport = NewTransport(cluster.NameServerAddress);
+        var topic = Unique("T");
+        var group = Unique("G");
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = 0;
+        var consumer = transport.CreateConsumer(new ConsumerSubscription(group, topic) { MaxConcurrency = 2 }, async (_, _) =>
+        {
+            Interlocked.Increment(ref started);
+            await release.Task;
+            return ConsumeOutcome.Ack;
+        });
+        await consumer.StartAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await transport.Producer.SendAsync(new OutgoingMessage(topic, "x"u8.ToArray()));
+        }
+
+        await WaitUntilAsync(() => Volatile.Read(ref started) == 2, "two handlers run");
+        await WaitUntilAsync(
+            () => transport.BacklogProbe.GetBacklogAsync(group, topic).AsTask().GetAwaiter().GetResult().InFlight == 5,
+            "all five are pulled by this client");
+        var report = await transport.BacklogProbe.GetBacklogAsync(group, topic);
+        release.SetResult();
+        await consumer.StopAsync();
+
+        Assert.Equal(0, report.Ready);
+        Assert.Equal(5, report.KnownTotal);
     }
 
     [Fact]
