@@ -247,11 +247,11 @@ internal sealed class RemotingClient : IAsyncDisposable
         });
     }
 
-    private async Task<RemotingConnection> GetConnectionAsync(string address, CancellationToken cancellationToken)
+    private ValueTask<RemotingConnection> GetConnectionAsync(string address, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var slot = _connections.GetOrAdd(address, static a => new ConnectionSlot(a));
-        return await slot.GetAsync(this, cancellationToken).ConfigureAwait(false);
+        return slot.GetAsync(this, cancellationToken);
     }
 
     private ValueTask<RemotingCommand?> OnServerRequestAsync(RemotingConnection connection, RemotingCommand request)

@@ -147,19 +147,19 @@ internal static class RemotingCodec
         {
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var name = reader.GetString();
+                var name = KeyOf(ref reader);
                 reader.Read();
                 switch (name)
                 {
-                    case "code": command.Code = ReadInt(ref reader); break;
-                    case "flag": command.Flag = ReadInt(ref reader); break;
-                    case "opaque": command.Opaque = ReadInt(ref reader); break;
-                    case "version": command.Version = ReadInt(ref reader); break;
-                    case "language":
+                    case JsonHeaderKey.Code: command.Code = ReadInt(ref reader); break;
+                    case JsonHeaderKey.Flag: command.Flag = ReadInt(ref reader); break;
+                    case JsonHeaderKey.Opaque: command.Opaque = ReadInt(ref reader); break;
+                    case JsonHeaderKey.Version: command.Version = ReadInt(ref reader); break;
+                    case JsonHeaderKey.Language:
                         command.Language = reader.TokenType == JsonTokenType.Number ? (byte)reader.GetInt32() : LanguageCode.FromName(reader.GetString());
                         break;
-                    case "remark": command.Remark = reader.TokenType == JsonTokenType.Null ? null : reader.GetString(); break;
-                    case "extFields":
+                    case JsonHeaderKey.Remark: command.Remark = reader.TokenType == JsonTokenType.Null ? null : reader.GetString(); break;
+                    case JsonHeaderKey.ExtFields:
                         if (reader.TokenType == JsonTokenType.StartObject)
                         {
                             var ext = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -195,6 +195,29 @@ internal static class RemotingCodec
 
         return command;
     }
+
+    /// <summary>The header's top-level keys, matched without allocating a string per key.</summary>
+    private enum JsonHeaderKey
+    {
+        Other,
+        Code,
+        Flag,
+        Opaque,
+        Version,
+        Language,
+        Remark,
+        ExtFields,
+    }
+
+    private static JsonHeaderKey KeyOf(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("code"u8) ? JsonHeaderKey.Code
+        : reader.ValueTextEquals("flag"u8) ? JsonHeaderKey.Flag
+        : reader.ValueTextEquals("opaque"u8) ? JsonHeaderKey.Opaque
+        : reader.ValueTextEquals("version"u8) ? JsonHeaderKey.Version
+        : reader.ValueTextEquals("language"u8) ? JsonHeaderKey.Language
+        : reader.ValueTextEquals("remark"u8) ? JsonHeaderKey.Remark
+        : reader.ValueTextEquals("extFields"u8) ? JsonHeaderKey.ExtFields
+        : JsonHeaderKey.Other;
 
     private static int ReadInt(ref Utf8JsonReader reader) =>
         reader.TokenType == JsonTokenType.String ? int.Parse(reader.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : reader.GetInt32();

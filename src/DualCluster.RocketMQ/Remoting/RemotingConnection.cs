@@ -23,7 +23,8 @@ internal sealed class RemotingConnection : IAsyncDisposable
     private readonly Channel<RemotingCommand> _outbox = Channel.CreateUnbounded<RemotingCommand>(
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
 
-    private readonly ConcurrentDictionary<int, TaskCompletionSource<RemotingCommand>> _pending = new();
+    private readonly ConcurrentDictionary<int, PendingRequest> _pending = new();
+    private Timer? _sweeper;
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _readLoop;
@@ -115,8 +116,10 @@ internal sealed class RemotingConnection : IAsyncDisposable
     /// <exception cref="IOException">The connection closed before the response arrived.</exception>
     public async Task<RemotingCommand> InvokeAsync(RemotingCommand request, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var completion = new TaskCompletionSource<RemotingCommand>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_pending.TryAdd(request.Opaque, completion))
+        // Timeouts are swept by one timer per connection (like the reference client's 1 s scan, but finer)
+        // instead of a timer per request: cheaper on the hot path.
+        var pending = new PendingRequest(request.Code, Environment.TickCount64 + (long)timeout.TotalMilliseconds, timeout);
+        if (!_pending.TryAdd(request.Opaque, pending))
         {
             throw new InvalidOperationException($"Opaque {request.Opaque} is already in flight on {Address}.");
         }
@@ -128,11 +131,9 @@ internal sealed class RemotingConnection : IAsyncDisposable
                 throw new IOException($"Connection to {Address} is closed.");
             }
 
-            return await completion.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"No response from {Address} to request code {request.Code} within {timeout.TotalMilliseconds:0} ms.");
+            return cancellationToken.CanBeCanceled
+                ? await pending.Task.WaitAsync(cancellationToken).ConfigureAwait(false)
+                : await pending.Task.ConfigureAwait(false);
         }
         finally
         {
@@ -180,6 +181,7 @@ internal sealed class RemotingConnection : IAsyncDisposable
         }
 
         _stream.Dispose();
+        _sweeper?.Dispose();
         var failure = new IOException($"Connection to {Address} closed" + (reason is null ? "." : $": {reason.Message}"), reason);
         foreach (var pending in _pending)
         {
@@ -207,8 +209,31 @@ internal sealed class RemotingConnection : IAsyncDisposable
 
     private void Start()
     {
+        _sweeper = new Timer(static state => ((RemotingConnection)state!).SweepTimeouts(), this, 100, 100);
         _readLoop = Task.Run(ReadLoopAsync);
         _writeLoop = Task.Run(WriteLoopAsync);
+    }
+
+    private void SweepTimeouts()
+    {
+        var now = Environment.TickCount64;
+        foreach (var (opaque, pending) in _pending)
+        {
+            if (now >= pending.Deadline && _pending.TryRemove(opaque, out _))
+            {
+                pending.TrySetException(new TimeoutException($"No response from {Address} to request code {pending.Code} within {pending.Timeout.TotalMilliseconds:0} ms."));
+            }
+        }
+    }
+
+    /// <summary>A request waiting for its response.</summary>
+    private sealed class PendingRequest(int code, long deadline, TimeSpan timeout) : TaskCompletionSource<RemotingCommand>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public int Code { get; } = code;
+
+        public long Deadline { get; } = deadline;
+
+        public TimeSpan Timeout { get; } = timeout;
     }
 
     private async Task ReadLoopAsync()
@@ -289,6 +314,7 @@ internal sealed class RemotingConnection : IAsyncDisposable
             {
                 completion.TrySetResult(command);
             }
+
 
             return;
         }

@@ -148,6 +148,24 @@ public sealed class LoopbackWireTests
     }
 
     [Fact]
+    public async Task A_lost_response_times_out_as_transient_and_the_retry_keeps_the_unique_key()
+    {
+        await using var cluster = await StartLoopbackAsync();
+        await using var transport = NewTransport(cluster.NameServerAddress, o => { o.RequestTimeout = TimeSpan.FromMilliseconds(300); o.Settings["SendRetries"] = "0"; });
+        var topic = Unique("T");
+        await transport.Producer.SendAsync(new OutgoingMessage(topic, "warm"u8.ToArray()));
+        var message = new OutgoingMessage(topic, "once"u8.ToArray());
+        cluster.Broker.Faults.FailNextSendsAfterStoring(1);
+
+        var timeout = await Assert.ThrowsAsync<ClusterTransportException>(() => transport.Producer.SendAsync(message).AsTask());
+        var retried = await transport.Producer.SendAsync(message);
+
+        Assert.True(timeout.IsTransient);
+        Assert.Null(timeout.StatusCode);
+        Assert.Equal(2, cluster.Broker.GetMessages(topic).Count(m => m.MessageId == retried.MessageId)); // stored twice, one id: consumers dedupe
+    }
+
+    [Fact]
     public async Task Dropped_connections_are_reopened_on_the_next_send()
     {
         await using var servers = await StartLoopbackAsync();
