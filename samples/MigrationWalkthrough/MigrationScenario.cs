@@ -72,16 +72,19 @@ internal sealed record ScenarioResult(
 /// through the five migration steps on two in-memory clusters, with continuous traffic, broker faults
 /// that produce duplicates, and one unsafe reload that the guard must reject.
 /// </summary>
+#pragma warning disable CA1001 // _store is disposed at the end of the one RunAsync call
 internal sealed class MigrationScenario(ScenarioOptions options)
+#pragma warning restore CA1001
 {
     public const string Topic = "order-events";
-    public const string Group = "order-service";
+    public const string GroupPrefix = "order-service";
 
     private readonly Ledger _ledger = new();
     private readonly FleetConfiguration _fleet = new();
-    private readonly InMemoryIdempotencyStore _store = new();
+    private readonly InMemoryIdempotencyStore _store = new(); // disposed at the end of RunAsync
     private readonly List<Node> _producers = [];
     private readonly List<Node> _consumers = [];
+    private readonly string _group = $"{GroupPrefix}-{Guid.NewGuid():N}"[..32];
     private long _duplicatesSuppressed;
     private long _sequence;
 
@@ -89,8 +92,8 @@ internal sealed class MigrationScenario(ScenarioOptions options)
     {
         var clock = Stopwatch.StartNew();
         using var meters = ListenToDuplicates();
-        using var old = new InMemoryBroker(new InMemoryBrokerOptions { Name = "old", Seed = options.Seed });
-        using var @new = new InMemoryBroker(new InMemoryBrokerOptions { Name = "new", Seed = options.Seed + 1 });
+        var old = new InMemoryBroker(new InMemoryBrokerOptions { Name = "old", Seed = options.Seed });
+        var @new = new InMemoryBroker(new InMemoryBrokerOptions { Name = "new", Seed = options.Seed + 1 });
         old.Faults.AckLossProbability = options.AckLoss;
         @new.Faults.AckLossProbability = options.AckLoss;
 
@@ -101,12 +104,12 @@ internal sealed class MigrationScenario(ScenarioOptions options)
             _fleet.Apply(Settings(producerWeight: 0, consumerWeight: 0));
             foreach (var id in PickNodeIds("producer", options.ProducerNodes))
             {
-                _producers.Add(await Node.StartAsync(id, _fleet, old, @new, _store, consumer: false, _ledger, cancellationToken));
+                _producers.Add(await Node.StartAsync(id, _fleet, old, @new, _store, consumer: false, _ledger, _group, cancellationToken));
             }
 
             foreach (var id in PickNodeIds("consumer", options.ConsumerNodes))
             {
-                _consumers.Add(await Node.StartAsync(id, _fleet, old, @new, _store, consumer: true, _ledger, cancellationToken));
+                _consumers.Add(await Node.StartAsync(id, _fleet, old, @new, _store, consumer: true, _ledger, _group, cancellationToken));
             }
 
             var perStep = Math.Max(1, options.Messages / 5);
@@ -128,7 +131,7 @@ internal sealed class MigrationScenario(ScenarioOptions options)
                     // The guard at work: moving producers before any consumer reads New is refused on every node.
                     _fleet.Apply(Settings(producerWeight: 30, consumerWeight: 0));
                     await WaitAsync(() => _producers.Concat(_consumers).All(n => n.Status.RejectedReloads > 0), "every node rejected the unsafe reload", cancellationToken);
-                    rejection = _producers[0].Status.LastRejectedReload?.Errors.FirstOrDefault();
+                    rejection = _producers[0].Status.LastRejectedReload?.Errors is { Count: > 0 } errors ? errors[0] : null;
                     note = "rejected: Producer:NewWeight=30 while Consumer:NewWeight=0";
                 }
 
@@ -245,8 +248,8 @@ internal sealed class MigrationScenario(ScenarioOptions options)
             _ledger.HandledOld,
             _ledger.HandledNew,
             Interlocked.Read(ref _duplicatesSuppressed),
-            old.GetBacklog(Group, Topic).KnownTotal,
-            @new.GetBacklog(Group, Topic).KnownTotal,
+            old.GetBacklog(_group, Topic).KnownTotal,
+            @new.GetBacklog(_group, Topic).KnownTotal,
             _producers.Count(p => p.Status.ProducerTarget == ClusterRole.New),
             consumerStatuses.Count(s => s.Reading.Contains(ClusterRole.New)),
             consumerStatuses.Count(s => s.Reading.Contains(ClusterRole.Old)),
@@ -267,7 +270,17 @@ internal sealed class MigrationScenario(ScenarioOptions options)
                 }
             },
         };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _duplicatesSuppressed, value));
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            // The meter is process-wide: count only this scenario's fleet.
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "group" && tag.Value as string == _group)
+                {
+                    Interlocked.Add(ref _duplicatesSuppressed, value);
+                }
+            }
+        });
         listener.Start();
         return listener;
     }
@@ -289,7 +302,7 @@ internal sealed class MigrationScenario(ScenarioOptions options)
 
         public NodeStatus Status => _status.GetStatus();
 
-        public static async Task<Node> StartAsync(string id, FleetConfiguration fleet, InMemoryBroker old, InMemoryBroker @new, IIdempotencyStore store, bool consumer, Ledger ledger, CancellationToken cancellationToken)
+        public static async Task<Node> StartAsync(string id, FleetConfiguration fleet, InMemoryBroker old, InMemoryBroker @new, IIdempotencyStore store, bool consumer, Ledger ledger, string group, CancellationToken cancellationToken)
         {
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
             builder.Configuration.AddConfiguration(fleet.ForNode(id));
@@ -299,7 +312,7 @@ internal sealed class MigrationScenario(ScenarioOptions options)
                 .UseIdempotencyStore(_ => store);
             if (consumer)
             {
-                dual.AddConsumer(Group, Topic, (context, _) =>
+                dual.AddConsumer(group, Topic, (context, _) =>
                 {
                     ledger.RecordHandled(BinaryPrimitives.ReadInt64LittleEndian(context.Message.Body.Span), context.Message.Cluster);
                     return Task.CompletedTask;
