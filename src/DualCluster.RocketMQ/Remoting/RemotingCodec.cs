@@ -67,7 +67,25 @@ internal static class RemotingCodec
     /// <exception cref="InvalidDataException">The frame is malformed.</exception>
     public static RemotingCommand Decode(ReadOnlyMemory<byte> frame)
     {
-        var span = frame.Span;
+        var command = DecodeHeader(frame.Span, out var bodyStart);
+        command.Body = frame[bodyStart..];
+        return command;
+    }
+
+    /// <summary>
+    /// Decodes a frame from a transient buffer (the connection's read buffer): the header is parsed in place and
+    /// only the body is copied, so a frame without a body allocates nothing but the command.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The frame is malformed.</exception>
+    public static RemotingCommand DecodeCopyingBody(ReadOnlySpan<byte> frame)
+    {
+        var command = DecodeHeader(frame, out var bodyStart);
+        command.Body = bodyStart < frame.Length ? frame[bodyStart..].ToArray() : ReadOnlyMemory<byte>.Empty;
+        return command;
+    }
+
+    private static RemotingCommand DecodeHeader(ReadOnlySpan<byte> span, out int bodyStart)
+    {
         if (span.Length < 4)
         {
             throw new InvalidDataException("Remoting frame shorter than its header-length field.");
@@ -89,7 +107,7 @@ internal static class RemotingCodec
             _ => throw new InvalidDataException($"Unknown remoting serialize type {(int)type}."),
         };
         command.SerializeType = type;
-        command.Body = frame[(4 + headerLength)..];
+        bodyStart = 4 + headerLength;
         return command;
     }
 
@@ -162,14 +180,15 @@ internal static class RemotingCodec
                     case JsonHeaderKey.ExtFields:
                         if (reader.TokenType == JsonTokenType.StartObject)
                         {
-                            var ext = new Dictionary<string, string>(StringComparer.Ordinal);
+                            // Sized from the header length (≈ 24 bytes per field) so the map does not grow step by step.
+                            var ext = new Dictionary<string, string>(Math.Clamp(header.Length / 24, 4, 32), StringComparer.Ordinal);
                             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                             {
-                                var key = reader.GetString()!;
+                                var key = reader.ValueIsEscaped ? reader.GetString()! : HeaderStrings.Get(reader.ValueSpan);
                                 reader.Read();
                                 switch (reader.TokenType)
                                 {
-                                    case JsonTokenType.String: ext[key] = reader.GetString()!; break;
+                                    case JsonTokenType.String: ext[key] = reader.ValueIsEscaped ? reader.GetString()! : HeaderStrings.Get(reader.ValueSpan); break;
                                     case JsonTokenType.Null: break;
                                     case JsonTokenType.StartObject or JsonTokenType.StartArray: reader.Skip(); break;
                                     default: ext[key] = Encoding.UTF8.GetString(reader.ValueSpan); break;
@@ -292,19 +311,19 @@ internal static class RemotingCodec
         if (extLength > 0)
         {
             var ext = Take(header, ref position, extLength);
-            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+            var fields = new Dictionary<string, string>(Math.Clamp(extLength / 24, 4, 32), StringComparer.Ordinal);
             var p = 0;
             while (p < ext.Length)
             {
                 var keyLength = ReadLength(ext, ref p, 2);
-                var key = Encoding.UTF8.GetString(Take(ext, ref p, keyLength));
+                var key = HeaderStrings.Get(Take(ext, ref p, keyLength));
                 var valueLength = ReadLength(ext, ref p, 4);
                 var value = Take(ext, ref p, valueLength);
 
                 // A zero-length value decodes as null on Java (§1.4): the key is present without a value.
                 if (valueLength > 0)
                 {
-                    fields[key] = Encoding.UTF8.GetString(value);
+                    fields[key] = HeaderStrings.Get(value);
                 }
             }
 

@@ -114,30 +114,36 @@ internal sealed class RemotingConnection : IAsyncDisposable
     /// <summary>Sends <paramref name="request"/> and waits for its response.</summary>
     /// <exception cref="TimeoutException">No response within <paramref name="timeout"/>.</exception>
     /// <exception cref="IOException">The connection closed before the response arrived.</exception>
-    public async Task<RemotingCommand> InvokeAsync(RemotingCommand request, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public Task<RemotingCommand> InvokeAsync(RemotingCommand request, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         // Timeouts are swept by one timer per connection (like the reference client's 1 s scan, but finer)
         // instead of a timer per request: cheaper on the hot path.
         var pending = new PendingRequest(request.Code, Environment.TickCount64 + (long)timeout.TotalMilliseconds, timeout);
         if (!_pending.TryAdd(request.Opaque, pending))
         {
-            throw new InvalidOperationException($"Opaque {request.Opaque} is already in flight on {Address}.");
+            return Task.FromException<RemotingCommand>(new InvalidOperationException($"Opaque {request.Opaque} is already in flight on {Address}."));
         }
 
+        if (!IsOpen || !_outbox.Writer.TryWrite(request))
+        {
+            _pending.TryRemove(request.Opaque, out _);
+            return Task.FromException<RemotingCommand>(new IOException($"Connection to {Address} is closed."));
+        }
+
+        // Without a token the entry leaves the map when the response, the sweeper or Close completes it:
+        // hand out the completion itself (no extra state machine on the hot path).
+        return cancellationToken.CanBeCanceled ? WaitAsync(pending, request.Opaque, cancellationToken) : pending.Task;
+    }
+
+    private async Task<RemotingCommand> WaitAsync(PendingRequest pending, int opaque, CancellationToken cancellationToken)
+    {
         try
         {
-            if (!IsOpen || !_outbox.Writer.TryWrite(request))
-            {
-                throw new IOException($"Connection to {Address} is closed.");
-            }
-
-            return cancellationToken.CanBeCanceled
-                ? await pending.Task.WaitAsync(cancellationToken).ConfigureAwait(false)
-                : await pending.Task.ConfigureAwait(false);
+            return await pending.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            _pending.TryRemove(request.Opaque, out _);
+            _pending.TryRemove(opaque, out _);
         }
     }
 
@@ -269,9 +275,9 @@ internal sealed class RemotingConnection : IAsyncDisposable
                         break;
                     }
 
-                    var frame = buffer.AsSpan(start + 4, length).ToArray();
+                    var command = RemotingCodec.DecodeCopyingBody(buffer.AsSpan(start + 4, length));
                     start += 4 + length;
-                    Dispatch(RemotingCodec.Decode(frame));
+                    Dispatch(command);
                 }
 
                 if (start == end)

@@ -15,6 +15,9 @@ internal sealed class RemotingProducer : IClusterProducer
 {
     private static readonly ConditionalWeakTable<OutgoingMessage, string> s_uniqueKeys = new();
 
+    /// <summary>a–n without l, plus room for the ACL fields (AccessKey, Signature, SecurityToken).</summary>
+    private const int SendHeaderFields = 16;
+
     private readonly RemotingClient _client;
     private readonly ConcurrentDictionary<string, long> _faultyBrokers = new(StringComparer.Ordinal);
     private int _roundRobin = Random.Shared.Next(1024);
@@ -66,7 +69,7 @@ internal sealed class RemotingProducer : IClusterProducer
             var queue = message.MessageGroup is { } group ? SelectOrdered(queues, group) : Select(queues, lastBroker);
             lastBroker = queue.BrokerName;
             var address = route.MasterAddress(queue.BrokerName)!;
-            var request = RemotingCommand.CreateRequest(RequestCode.SendMessageV2, body: body)
+            var request = RemotingCommand.CreateRequest(RequestCode.SendMessageV2, new Dictionary<string, string>(SendHeaderFields, StringComparer.Ordinal), body)
                 .Set("a", _client.Namespace.Wrap(settings.ProducerGroup))
                 .Set("b", wrappedTopic)
                 .Set("c", MessageConst.AutoCreateTopic)

@@ -94,4 +94,19 @@ public sealed class RemotingCodecTests
 
         Assert.Throws<InvalidDataException>(() => RemotingCodec.Decode(frame.AsMemory(4)));
     }
+
+    [Fact]
+    public void A_frame_decoded_from_a_reused_read_buffer_keeps_its_body_and_fields()
+    {
+        var request = RemotingCommand.CreateRequest(310, body: "Hello"u8.ToArray()).Set("b", "TopicTest").Set("k", "false").Set("custom", "value");
+        var buffer = RemotingCodec.EncodeToArray(request);
+
+        var decoded = RemotingCodec.DecodeCopyingBody(buffer.AsSpan(4));
+        Array.Clear(buffer); // the connection reuses its read buffer for the next frames
+
+        Assert.Equal("Hello"u8.ToArray(), decoded.Body.ToArray());
+        Assert.Equal("TopicTest", decoded.GetExt("b"));
+        Assert.Equal("false", decoded.GetExt("k"));
+        Assert.Equal("value", decoded.GetExt("custom"));
+    }
 }
