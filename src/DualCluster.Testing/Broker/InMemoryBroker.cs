@@ -154,7 +154,7 @@ public sealed class InMemoryBroker
     public BrokerSendResult Send(OutgoingMessage message, string? messageId = null, int? queueId = null, DateTimeOffset? bornTime = null)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var properties = CopyProperties(message);
+        var properties = PropertyMap.From(message);
         IReadOnlyList<string> keys = message.HasKeys ? [.. message.KeysView] : [];
         var body = message.Body.ToArray();
         lock (_gate)
@@ -432,6 +432,33 @@ public sealed class InMemoryBroker
         }
     }
 
+    /// <summary>
+    /// Moves a delivery to <paramref name="group"/>'s dead-letter topic at once (the 5.x client's
+    /// ForwardMessageToDeadLetterQueue, used when the client itself counts the attempts).
+    /// </summary>
+    /// <returns>False when the handle is stale (acked, replaced or expired).</returns>
+    /// <exception cref="InMemoryBrokerException">The cluster is paused.</exception>
+    public bool ForwardToDeadLetter(string group, string topic, string receiptHandle)
+    {
+        lock (_gate)
+        {
+            Faults.ThrowIfPaused("forward to dead letter");
+            var now = _time.GetUtcNow();
+            if (!PopDelivery.TryParseHandle(receiptHandle, out var handleId)
+                || !_subscriptions.TryGetValue((group, topic), out var subscription)
+                || !subscription.InFlight.TryGetValue(handleId, out var entry)
+                || entry.DeadlineTicks <= now.UtcTicks)
+            {
+                return false;
+            }
+
+            subscription.InFlight.Remove(handleId);
+            entry.Active = false;
+            DeadLetter(group, entry.Message, now);
+            return true;
+        }
+    }
+
     /// <summary>The messages in <paramref name="group"/>'s dead-letter topic (<c>%DLQ%group</c>), oldest first.</summary>
     public IReadOnlyList<StoredMessage> GetDeadLetters(string group) => GetMessages(BrokerProperties.DeadLetterTopicOf(group));
 
@@ -578,7 +605,7 @@ public sealed class InMemoryBroker
             }
 
             PromoteDue(state, _time.GetUtcNow());
-            return [.. state.Queues.SelectMany(q => q)];
+            return [.. state.Queues.SelectMany(q => q.Enumerate())];
         }
     }
 
@@ -1023,24 +1050,6 @@ public sealed class InMemoryBroker
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(invisibleDuration, TimeSpan.Zero);
     }
-
-    private static Dictionary<string, string> CopyProperties(OutgoingMessage message)
-    {
-        Dictionary<string, string>? properties = null;
-        if (message.HasProperties)
-        {
-            properties = new Dictionary<string, string>(message.PropertiesView, StringComparer.Ordinal);
-        }
-
-        if (message.IdempotencyKey is { } key)
-        {
-            (properties ??= new Dictionary<string, string>(1, StringComparer.Ordinal))[MessageProperties.IdempotencyKey] = key;
-        }
-
-        return properties ?? EmptyProperties;
-    }
-
-    private static readonly Dictionary<string, string> EmptyProperties = new(StringComparer.Ordinal);
 
     private string NextMessageId() =>
         _idPrefix + (++_nextMessageId).ToString("X16", CultureInfo.InvariantCulture);

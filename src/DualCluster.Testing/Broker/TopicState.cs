@@ -6,7 +6,7 @@ internal sealed class TopicState(string name)
     public string Name { get; } = name;
 
     /// <summary>One log per queue; a message's offset is its index (nothing is ever trimmed).</summary>
-    public List<List<StoredMessage>> Queues { get; } = [];
+    public List<QueueLog> Queues { get; } = [];
 
     /// <summary>Delayed messages by due time (UTC ticks); their queue offset is assigned when they become due.</summary>
     public PriorityQueue<StoredMessage, long> Delayed { get; } = new();
@@ -32,7 +32,7 @@ internal sealed class TopicState(string name)
     {
         for (var i = 0; i < count; i++)
         {
-            Queues.Add([]);
+            Queues.Add(new QueueLog());
         }
     }
 }

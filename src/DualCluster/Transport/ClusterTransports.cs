@@ -10,7 +10,7 @@ internal sealed class ClusterTransports(
     IServiceProvider services,
     IEnumerable<IClusterTransportFactory> factories,
     TransportOverrides overrides,
-    RoutingState routing) : IAsyncDisposable
+    RoutingState routing) : IAsyncDisposable, IDisposable
 {
     private readonly IClusterTransportFactory[] _factories = [.. factories];
     private readonly object _gate = new();
@@ -50,6 +50,9 @@ internal sealed class ClusterTransports(
                 $"DualCluster:Clusters:{role}:Protocol is '{protocol}' but no transport serves it: add its package and register it on the DualCluster builder.");
         return factory.Create(role, cluster, services);
     }
+
+    /// <summary>For containers disposed synchronously: blocks until every transport is disposed.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public async ValueTask DisposeAsync()
     {
