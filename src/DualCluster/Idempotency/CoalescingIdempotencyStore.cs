@@ -5,11 +5,11 @@ namespace DualCluster.Idempotency;
 /// (<see cref="IIdempotencyStore.TryClaimManyAsync"/>, <see cref="IIdempotencyStore.CompleteManyAsync"/>), so a
 /// consumer running many handlers at once pays one round trip per batch instead of one per message.
 /// <para>
-/// No call waits for a batch to fill: a call that finds no batch in flight goes to the store at once (alone, as a
-/// single-key call). Calls arriving while a batch is in flight queue up and go together, in one batch call, as soon
-/// as it returns. Under light load every call is a single-key call; under heavy load the batch size follows the
-/// concurrency (up to <c>maxBatchSize</c>). Claims with different leases, and completions with different retentions,
-/// go in separate batches.
+/// No call waits for a batch to fill: while fewer than <c>maxConcurrentCalls</c> store calls of its kind are in
+/// flight, a call goes to the store at once (alone, as a single-key call). Calls arriving while that many are in
+/// flight queue up and go together, in one batch call, as soon as one returns. Under light load every call is a
+/// single-key call; under heavy load the batch size follows the concurrency (up to <c>maxBatchSize</c>). Claims with
+/// different leases, and completions with different retentions, go in separate batches.
 /// </para>
 /// <para>
 /// A failed batch fails every call in it (none of its keys may be assumed claimed or completed, exactly as for one
@@ -23,25 +23,33 @@ public sealed class CoalescingIdempotencyStore : IIdempotencyStore
     /// <summary>The default largest batch.</summary>
     public const int DefaultMaxBatchSize = 256;
 
+    /// <summary>The default number of store calls of one kind (claims, or completions) in flight at once.</summary>
+    public const int DefaultMaxConcurrentCalls = 4;
+
     private readonly Lane<IdempotencyClaimRequest, IdempotencyClaim> _claims;
     private readonly Lane<IdempotencyCompletion, bool> _completions;
 
     /// <summary>Wraps <paramref name="inner"/>.</summary>
     /// <param name="inner">The store that receives the batches.</param>
     /// <param name="maxBatchSize">The largest batch sent in one call (1–10,000).</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxBatchSize"/> is out of range.</exception>
-    public CoalescingIdempotencyStore(IIdempotencyStore inner, int maxBatchSize = DefaultMaxBatchSize)
+    /// <param name="maxConcurrentCalls">How many store calls of one kind may be in flight at once (1–1,000); calls beyond it queue and are batched.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
+    public CoalescingIdempotencyStore(IIdempotencyStore inner, int maxBatchSize = DefaultMaxBatchSize, int maxConcurrentCalls = DefaultMaxConcurrentCalls)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxBatchSize, 10_000);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxConcurrentCalls, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxConcurrentCalls, 1_000);
         Inner = inner;
         _claims = new Lane<IdempotencyClaimRequest, IdempotencyClaim>(
             maxBatchSize,
+            maxConcurrentCalls,
             (request, lease) => inner.TryClaimAsync(request, lease, CancellationToken.None),
             (requests, lease) => inner.TryClaimManyAsync(requests, lease, CancellationToken.None));
         _completions = new Lane<IdempotencyCompletion, bool>(
             maxBatchSize,
+            maxConcurrentCalls,
             (completion, retention) => inner.CompleteAsync(completion.Key, completion.FencingToken, retention, CancellationToken.None),
             (completions, retention) => inner.CompleteManyAsync(completions, retention, CancellationToken.None));
     }
@@ -81,34 +89,35 @@ public sealed class CoalescingIdempotencyStore : IIdempotencyStore
     public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken = default)
         => Inner.ReleaseAsync(key, fencingToken, cancellationToken);
 
-    /// <summary>One kind of call (claims, or completions): a queue and at most one batch in flight.</summary>
+    /// <summary>One kind of call (claims, or completions): a queue and at most <c>maxConcurrentCalls</c> store calls in flight.</summary>
     private sealed class Lane<TItem, TResult>(
         int maxBatchSize,
+        int maxConcurrentCalls,
         Func<TItem, TimeSpan, ValueTask<TResult>> single,
         Func<IReadOnlyList<TItem>, TimeSpan, ValueTask<IReadOnlyList<TResult>>> many)
     {
         private readonly object _gate = new();
         private readonly List<Pending> _queue = [];
-        private bool _inFlight;
+        private int _inFlight;
 
         public ValueTask<TResult> Enqueue(TItem item, TimeSpan span)
         {
             lock (_gate)
             {
-                if (_inFlight)
+                if (_inFlight >= maxConcurrentCalls)
                 {
                     var pending = new Pending(item, span);
                     _queue.Add(pending);
                     return new ValueTask<TResult>(pending.Result.Task);
                 }
 
-                _inFlight = true;
+                _inFlight++;
             }
 
             return RunFirstAsync(item, span);
         }
 
-        /// <summary>The call that found nothing in flight goes alone, then hands what queued meanwhile to a flush.</summary>
+        /// <summary>A call that found a free slot goes alone, then hands what queued meanwhile to a flush.</summary>
         private async ValueTask<TResult> RunFirstAsync(TItem item, TimeSpan span)
         {
             try
@@ -127,7 +136,7 @@ public sealed class CoalescingIdempotencyStore : IIdempotencyStore
             {
                 if (_queue.Count == 0)
                 {
-                    _inFlight = false;
+                    _inFlight--;
                     return;
                 }
             }

@@ -20,11 +20,11 @@ public sealed class CoalescingIdempotencyStoreTests
     }
 
     [Fact]
-    public async Task Claims_arriving_while_one_is_in_flight_go_together_in_one_batch_call()
+    public async Task Claims_arriving_while_the_calls_in_flight_are_at_the_limit_go_together_in_one_batch_call()
     {
         var hold = new TaskCompletionSource();
         var inner = new RecordingStore { HoldNext = hold };
-        var store = new CoalescingIdempotencyStore(inner);
+        var store = new CoalescingIdempotencyStore(inner, maxConcurrentCalls: 1);
 
         var first = store.TryClaimAsync("k0", Lease).AsTask();
         var queued = Enumerable.Range(1, 5).Select(i => store.TryClaimAsync($"k{i}", Lease).AsTask()).ToArray();
@@ -38,11 +38,28 @@ public sealed class CoalescingIdempotencyStoreTests
     }
 
     [Fact]
+    public async Task Calls_go_alone_while_fewer_than_the_limit_are_in_flight()
+    {
+        var hold = new TaskCompletionSource();
+        var inner = new RecordingStore { HoldNext = hold };
+        var store = new CoalescingIdempotencyStore(inner, maxConcurrentCalls: 2);
+
+        var first = store.TryClaimAsync("k0", Lease).AsTask();
+        var second = await store.TryClaimAsync("k1", Lease).AsTask().WaitAsync(Safety);
+        Assert.False(first.IsCompleted);
+        hold.SetResult();
+        await first.WaitAsync(Safety);
+
+        Assert.Equal(ClaimStatus.Acquired, second.Status);
+        Assert.Equal(["single:k0", "single:k1"], inner.Calls);
+    }
+
+    [Fact]
     public async Task Batches_never_exceed_the_maximum_and_never_mix_leases()
     {
         var hold = new TaskCompletionSource();
         var inner = new RecordingStore { HoldNext = hold };
-        var store = new CoalescingIdempotencyStore(inner, maxBatchSize: 2);
+        var store = new CoalescingIdempotencyStore(inner, maxBatchSize: 2, maxConcurrentCalls: 1);
 
         var first = store.TryClaimAsync("k0", Lease).AsTask();
         var queued = new[]
@@ -63,7 +80,7 @@ public sealed class CoalescingIdempotencyStoreTests
     {
         var hold = new TaskCompletionSource();
         var inner = new RecordingStore { HoldNext = hold, FailMany = true };
-        var store = new CoalescingIdempotencyStore(inner);
+        var store = new CoalescingIdempotencyStore(inner, maxConcurrentCalls: 1);
 
         var first = store.TryClaimAsync("k0", Lease).AsTask();
         var queued = new[] { store.TryClaimAsync("k1", Lease).AsTask(), store.TryClaimAsync("k2", Lease).AsTask() };
@@ -84,7 +101,7 @@ public sealed class CoalescingIdempotencyStoreTests
     {
         var hold = new TaskCompletionSource();
         var inner = new RecordingStore { HoldNext = hold };
-        var store = new CoalescingIdempotencyStore(inner);
+        var store = new CoalescingIdempotencyStore(inner, maxConcurrentCalls: 1);
         var retention = TimeSpan.FromDays(1);
 
         var first = store.CompleteAsync("k0", 1, retention).AsTask();
