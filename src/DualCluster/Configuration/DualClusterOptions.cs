@@ -156,6 +156,12 @@ public sealed class IdempotencyOptions
     /// <summary>How long a claim protects a key in processing; must exceed the slowest handler.</summary>
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Record a hash of each body with its key, and report (log + <c>dualcluster.idempotency.payload_mismatches</c>)
+    /// a message whose key was processed before with a different body. Off by default: it costs a SHA-256 per message.
+    /// </summary>
+    public bool ValidatePayload { get; set; }
+
     /// <summary>Redelivery delay asked for when another node holds the key.</summary>
     public TimeSpan HeldElsewhereRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
 }

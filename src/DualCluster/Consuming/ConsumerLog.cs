@@ -19,6 +19,9 @@ internal static partial class ConsumerLog
     [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "Could not record group {Group}, key {IdempotencyKey} as processed; the message is acked, but another copy of it could be processed again")]
     public static partial void CompleteFailed(ILogger logger, Exception exception, string group, string idempotencyKey);
 
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "Group {Group}: key {IdempotencyKey} arrived again from {Cluster} (message {MessageId}) with a different body than when it was first processed; it is not processed again — check the producer's key scheme")]
+    public static partial void PayloadMismatch(ILogger logger, string group, string idempotencyKey, ClusterRole cluster, string messageId);
+
     [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "Consumer {Group}/{Topic} started reading {Cluster}")]
     public static partial void Started(ILogger logger, string group, string topic, ClusterRole cluster);
 

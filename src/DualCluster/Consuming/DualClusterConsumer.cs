@@ -14,7 +14,7 @@ namespace DualCluster.Consuming;
 /// first: the node keeps reading it until its backlog for the group is zero and no producer writes it.
 /// All changes run on one loop, so they never overlap.
 /// </summary>
-internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable
+internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, IDisposable
 {
     private readonly ConsumerRegistration _registration;
     private readonly RoutingState _routing;
@@ -32,6 +32,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable
     private ConsumerStatus _status;
     private ITimer? _recheck;
     private Task? _loop;
+    private int _disposed;
 
     public DualClusterConsumer(
         ConsumerRegistration registration,
@@ -167,8 +168,12 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable
                 continue;
             }
 
-            var configured = !string.IsNullOrWhiteSpace(snapshot.Options.Clusters[role].Protocol) || _active[(int)role] is not null;
-            var mustDrain = configured && !snapshot.Fleet.HasReaders(role);
+            // A cluster nobody else will read is drained before this node leaves it. Old is checked even on a
+            // fresh start (the node may replace one that read it); New only when this node was reading it
+            // (a rollback), so a new cluster that is not set up yet is never probed at step 1.
+            var reading = _active[(int)role] is not null;
+            var mustDrain = !snapshot.Fleet.HasReaders(role)
+                && (reading || (role == ClusterRole.Old && _transports.IsConfigured(role, snapshot.Options)));
             if (!mustDrain)
             {
                 // Others keep reading this cluster (or it no longer exists): break once the target side runs.
@@ -355,8 +360,16 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable
 
     private static readonly ClusterRole[] Roles = [ClusterRole.Old, ClusterRole.New];
 
+    /// <summary>For containers disposed synchronously.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _routing.Changed -= OnRoutingChanged;
         if (!_stopping.IsCancellationRequested)
         {

@@ -35,7 +35,9 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         IdempotencyClaim claim;
         try
         {
-            claim = await store.TryClaimAsync(storeKey, options.Lease, cancellationToken).ConfigureAwait(false);
+            claim = options.ValidatePayload
+                ? await store.TryClaimAsync(IdempotencyClaimRequest.ForPayload(storeKey, message.Body.Span), options.Lease, cancellationToken).ConfigureAwait(false)
+                : await store.TryClaimAsync(storeKey, options.Lease, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -43,6 +45,12 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
             metrics.Postponed.Add(1, cluster, groupTag);
             ConsumerLog.StoreUnavailable(logger, ex, group, key);
             return ConsumeOutcome.Retry(options.HeldElsewhereRetryDelay);
+        }
+
+        if (claim.PayloadMismatch)
+        {
+            metrics.PayloadMismatches.Add(1, cluster, groupTag);
+            ConsumerLog.PayloadMismatch(logger, group, key, message.Cluster, message.MessageId);
         }
 
         switch (claim.Status)

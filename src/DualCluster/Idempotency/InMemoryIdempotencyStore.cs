@@ -37,16 +37,22 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
 
     /// <inheritdoc/>
     public ValueTask<IdempotencyClaim> TryClaimAsync(string key, TimeSpan lease, CancellationToken cancellationToken = default)
+        => TryClaimAsync(new IdempotencyClaimRequest(key), lease, cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask<IdempotencyClaim> TryClaimAsync(IdempotencyClaimRequest request, TimeSpan lease, CancellationToken cancellationToken = default)
     {
+        var key = request.Key;
         ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
         var now = _time.GetUtcNow().UtcTicks;
+        var hash = request.PayloadHash.IsEmpty ? null : request.PayloadHash.ToArray();
         while (true)
         {
             if (!_entries.TryGetValue(key, out var entry))
             {
                 var token = Interlocked.Increment(ref _nextToken);
-                var fresh = new Entry { Token = token, ExpiresAt = now + lease.Ticks };
+                var fresh = new Entry { Token = token, ExpiresAt = now + lease.Ticks, PayloadHash = hash };
                 if (_entries.TryAdd(key, fresh))
                 {
                     return new(IdempotencyClaim.Acquired(token));
@@ -64,16 +70,45 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
 
                 if (entry.ExpiresAt > now)
                 {
-                    return new(entry.Completed ? IdempotencyClaim.Completed : IdempotencyClaim.HeldElsewhere);
+                    var answer = entry.Completed ? IdempotencyClaim.Completed : IdempotencyClaim.HeldElsewhere;
+                    var mismatch = hash is not null && entry.PayloadHash is not null && !hash.AsSpan().SequenceEqual(entry.PayloadHash);
+                    return new(answer with { PayloadMismatch = mismatch });
                 }
 
                 // Expired: a lapsed lease is taken over; a lapsed completion is forgotten and claimed anew.
                 entry.Token = Interlocked.Increment(ref _nextToken);
                 entry.Completed = false;
                 entry.ExpiresAt = now + lease.Ticks;
+                entry.PayloadHash = hash;
                 return new(IdempotencyClaim.Acquired(entry.Token));
             }
         }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<IdempotencyClaim>> TryClaimManyAsync(IReadOnlyList<IdempotencyClaimRequest> requests, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        var claims = new IdempotencyClaim[requests.Count];
+        for (var i = 0; i < claims.Length; i++)
+        {
+            claims[i] = await TryClaimAsync(requests[i], lease, cancellationToken).ConfigureAwait(false);
+        }
+
+        return claims;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<bool>> CompleteManyAsync(IReadOnlyList<IdempotencyCompletion> completions, TimeSpan retention, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(completions);
+        var results = new bool[completions.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] = await CompleteAsync(completions[i].Key, completions[i].FencingToken, retention, cancellationToken).ConfigureAwait(false);
+        }
+
+        return results;
     }
 
     /// <inheritdoc/>
@@ -88,13 +123,14 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
 
         lock (entry)
         {
-            if (entry.Removed || entry.Token != fencingToken)
+            var now = _time.GetUtcNow().UtcTicks;
+            if (entry.Removed || entry.Token != fencingToken || entry.ExpiresAt <= now)
             {
                 return new(false);
             }
 
             entry.Completed = true;
-            entry.ExpiresAt = _time.GetUtcNow().UtcTicks + retention.Ticks;
+            entry.ExpiresAt = now + retention.Ticks;
             return new(true);
         }
     }
@@ -110,7 +146,7 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
 
         lock (entry)
         {
-            if (entry.Removed || entry.Token != fencingToken || entry.Completed)
+            if (entry.Removed || entry.Token != fencingToken || entry.Completed || entry.ExpiresAt <= _time.GetUtcNow().UtcTicks)
             {
                 return new(false);
             }
@@ -152,6 +188,7 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         public long ExpiresAt;
         public bool Completed;
         public bool Removed;
+        public byte[]? PayloadHash;
     }
 }
 

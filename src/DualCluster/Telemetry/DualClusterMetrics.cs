@@ -27,6 +27,7 @@ internal sealed class DualClusterMetrics : IDisposable
         Duplicates = _meter.CreateCounter<long>("dualcluster.messages.duplicates", "{message}", "Deliveries skipped because the key was already processed.");
         HandlerFailures = _meter.CreateCounter<long>("dualcluster.messages.handler_failures", "{message}", "Handler exceptions (message left for redelivery).");
         Postponed = _meter.CreateCounter<long>("dualcluster.messages.postponed", "{message}", "Deliveries not processed because another node held the key or the store was unreachable.");
+        PayloadMismatches = _meter.CreateCounter<long>("dualcluster.idempotency.payload_mismatches", "{message}", "Deliveries whose key was processed before with a different body.");
         StoreErrors = _meter.CreateCounter<long>("dualcluster.idempotency.store_errors", "{error}", "Idempotency store calls that failed.");
         Switches = _meter.CreateCounter<long>("dualcluster.routing.switches", "{switch}", "Routing changes applied on this node.");
         RejectedReloads = _meter.CreateCounter<long>("dualcluster.routing.rejected_reloads", "{reload}", "Configuration reloads rejected as invalid or unsafe.");
@@ -50,6 +51,8 @@ internal sealed class DualClusterMetrics : IDisposable
     public Counter<long> Postponed { get; }
 
     public Counter<long> StoreErrors { get; }
+
+    public Counter<long> PayloadMismatches { get; }
 
     public Counter<long> Switches { get; }
 

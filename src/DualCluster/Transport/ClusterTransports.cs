@@ -10,12 +10,16 @@ internal sealed class ClusterTransports(
     IServiceProvider services,
     IEnumerable<IClusterTransportFactory> factories,
     TransportOverrides overrides,
-    RoutingState routing) : IAsyncDisposable
+    RoutingState routing) : IAsyncDisposable, IDisposable
 {
     private readonly IClusterTransportFactory[] _factories = [.. factories];
     private readonly object _gate = new();
     private readonly IClusterTransport?[] _transports = new IClusterTransport?[2];
     private bool _disposed;
+
+    /// <summary>Whether <paramref name="role"/> has a transport: supplied in code, or a configured protocol.</summary>
+    public bool IsConfigured(ClusterRole role, DualClusterOptions options) =>
+        overrides.Has(role) || !string.IsNullOrWhiteSpace(options.Clusters[role].Protocol);
 
     public IClusterTransport Get(ClusterRole role)
     {
@@ -46,6 +50,9 @@ internal sealed class ClusterTransports(
                 $"DualCluster:Clusters:{role}:Protocol is '{protocol}' but no transport serves it: add its package and register it on the DualCluster builder.");
         return factory.Create(role, cluster, services);
     }
+
+    /// <summary>For containers disposed synchronously: blocks until every transport is disposed.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public async ValueTask DisposeAsync()
     {

@@ -46,7 +46,9 @@ internal sealed class FakeCluster : IAsyncDisposable
             ["DualCluster:Producer:NewWeight"] = producerWeight.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["DualCluster:Consumer:NewWeight"] = consumerWeight.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["DualCluster:Consumer:DoubleRead"] = doubleRead ? "true" : "false",
-            ["DualCluster:ReloadDebounce"] = "00:00:00",
+            // Tests apply reloads with an explicit Reload(); a debounce this long keeps the change-token path
+            // (covered by its own tests) from applying the same change a second time on the thread pool.
+            ["DualCluster:ReloadDebounce"] = "01:00:00",
             ["DualCluster:Resilience:RetryBaseDelay"] = "00:00:00",
         };
         foreach (var (key, value) in extra)

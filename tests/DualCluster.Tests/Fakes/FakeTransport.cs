@@ -105,6 +105,8 @@ internal sealed class FakeConsumer(ClusterRole role, ConsumerSubscription subscr
         return Task.CompletedTask;
     }
 
+    public ClusterMessageHandler Handler => handler;
+
     public ValueTask<ConsumeOutcome> DeliverAsync(string body, string? idempotencyKey = null, int attempt = 1, CancellationToken cancellationToken = default)
     {
         var properties = idempotencyKey is null

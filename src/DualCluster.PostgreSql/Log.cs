@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Logging;
+
+namespace DualCluster.PostgreSql;
+
+/// <summary>Log messages of the PostgreSQL store.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Debug, Message = "Deleted {Count} expired idempotency records.")]
+    public static partial void DeletedExpired(ILogger logger, long count);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Deleting expired idempotency records failed; the next cleanup tries again.")]
+    public static partial void CleanupFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,49 @@
+using DualCluster.Idempotency;
+using DualCluster.Redis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace DualCluster;
+
+/// <summary>Registers the Redis idempotency store.</summary>
+public static class RedisDualClusterBuilderExtensions
+{
+    /// <summary>
+    /// Uses Redis as the fleet-wide idempotency store. Set <see cref="RedisIdempotencyStoreOptions.Configuration"/>, or
+    /// leave it empty and register an <see cref="IConnectionMultiplexer"/> the store then shares. Options are validated
+    /// when the host starts.
+    /// </summary>
+    /// <example><code>
+    /// services.AddDualCluster(configuration.GetSection("DualCluster"))
+    ///     .UseRedisIdempotencyStore(o => o.Configuration = "redis:6379");
+    /// </code></example>
+    public static DualClusterBuilder UseRedisIdempotencyStore(this DualClusterBuilder builder, Action<RedisIdempotencyStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<RedisIdempotencyStoreOptions>().Configure(configure).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisIdempotencyStoreOptions>, RedisIdempotencyStoreOptionsValidator>());
+        builder.Services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<RedisIdempotencyStoreOptions>>().Value;
+            return string.IsNullOrWhiteSpace(options.Configuration)
+                ? new RedisIdempotencyStore(sp.GetRequiredService<IConnectionMultiplexer>(), options)
+                : RedisIdempotencyStore.Connect(options);
+        });
+        return builder.UseIdempotencyStore(sp =>
+        {
+            var store = sp.GetRequiredService<RedisIdempotencyStore>();
+            var cache = sp.GetRequiredService<IOptions<RedisIdempotencyStoreOptions>>().Value.LocalCache;
+            return cache is { Enabled: true } ? new LocalCacheIdempotencyStore(store, cache, sp.GetService<TimeProvider>()) : store;
+        });
+    }
+
+    /// <summary>Uses Redis at <paramref name="configuration"/> (a StackExchange.Redis configuration string) as the idempotency store.</summary>
+    public static DualClusterBuilder UseRedisIdempotencyStore(this DualClusterBuilder builder, string configuration)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
+        return builder.UseRedisIdempotencyStore(o => o.Configuration = configuration);
+    }
+}

@@ -1,0 +1,76 @@
+using System.Net;
+using DualCluster.RocketMQ.Remoting;
+using DualCluster.Testing;
+
+namespace DualCluster.RocketMQ.Testing.Remoting;
+
+/// <summary>
+/// A RocketMQ 4.x name server and one broker on free 127.0.0.1 ports, speaking the remoting protocol over
+/// TCP and backed by an <see cref="InMemoryBroker"/>: point a <c>"Protocol": "Remoting"</c> cluster's
+/// <c>NameServers</c> at <see cref="NameServerAddress"/>.
+/// </summary>
+/// <example><code>
+/// await using var cluster = await RemotingLoopbackCluster.StartAsync(new InMemoryBroker());
+/// options.Clusters.Old = new ClusterOptions { Protocol = "Remoting", NameServers = cluster.NameServerAddress };
+/// </code></example>
+public sealed class RemotingLoopbackCluster : IAsyncDisposable
+{
+    private readonly LoopbackServers _servers;
+
+    private RemotingLoopbackCluster(InMemoryBroker broker, RemotingLoopbackOptions options)
+    {
+        Broker = broker;
+        _servers = new LoopbackServers(new InMemoryRemotingStore(broker, options), options);
+    }
+
+    /// <summary>The in-memory broker holding the messages.</summary>
+    public InMemoryBroker Broker { get; }
+
+    /// <summary>The settings this cluster was started with.</summary>
+    public RemotingLoopbackOptions Options => _servers.Options;
+
+    /// <summary>Wire-level fault injection (failed responses, dropped connections).</summary>
+    public RemotingLoopbackFaults Faults => _servers.Faults;
+
+    /// <summary>The name server's <c>127.0.0.1:port</c>, for <c>ClusterOptions.NameServers</c>.</summary>
+    public string NameServerAddress => _servers.NameServerAddress;
+
+    /// <summary>The broker's <c>127.0.0.1:port</c> (what routes point at).</summary>
+    public string BrokerAddress => _servers.BrokerAddress;
+
+    /// <summary>Starts a name server and a broker over <paramref name="broker"/>.</summary>
+    /// <param name="broker">The in-memory broker to serve.</param>
+    /// <param name="options">Settings; null for the defaults.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    public static Task<RemotingLoopbackCluster> StartAsync(InMemoryBroker broker, RemotingLoopbackOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(broker);
+        cancellationToken.ThrowIfCancellationRequested();
+        var cluster = new RemotingLoopbackCluster(broker, options ?? new RemotingLoopbackOptions());
+        cluster._servers.Start();
+        return Task.FromResult(cluster);
+    }
+
+    /// <summary>Stops the broker (every connection drops, held pulls are abandoned), as a crash would.</summary>
+    public Task StopBrokerAsync() => _servers.StopBrokerAsync();
+
+    /// <summary>Starts the broker again on the same port; stored messages and offsets are kept.</summary>
+    public Task StartBrokerAsync()
+    {
+        _servers.StartBroker();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops and starts the broker on the same port.</summary>
+    public async Task RestartBrokerAsync()
+    {
+        await StopBrokerAsync().ConfigureAwait(false);
+        await StartBrokerAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The client ids the broker currently sees in <paramref name="group"/> (as sent in heartbeats).</summary>
+    public IReadOnlyList<string> GetConsumerIds(string group) => _servers.Broker.Consumers.ClientIds(group);
+
+    /// <summary>Stops both servers.</summary>
+    public ValueTask DisposeAsync() => _servers.DisposeAsync();
+}

@@ -1,0 +1,35 @@
+namespace DualCluster.RocketMQ.Testing.Remoting;
+
+/// <summary>Settings of a <see cref="RemotingLoopbackCluster"/>.</summary>
+public sealed class RemotingLoopbackOptions
+{
+    /// <summary>The broker name routes report (default <c>broker-a</c>).</summary>
+    public string BrokerName { get; set; } = "broker-a";
+
+    /// <summary>The cluster name routes report (default <c>DefaultCluster</c>).</summary>
+    public string ClusterName { get; set; } = "DefaultCluster";
+
+    /// <summary>
+    /// When set (with <see cref="SecretKey"/>), every request to the name server and broker must carry a
+    /// valid ACL signature for this access key; others get SYSTEM_ERROR "AclException …".
+    /// </summary>
+    public string? AccessKey { get; set; }
+
+    /// <summary>The secret key that verifies signatures.</summary>
+    public string? SecretKey { get; set; }
+
+    /// <summary>
+    /// Whether the name server answers routes for unknown topics (the broker then auto-creates them on
+    /// send, as Apache with <c>autoCreateTopicEnable</c>). When false, unknown topics get TOPIC_NOT_EXIST (17).
+    /// </summary>
+    public bool AutoCreateTopics { get; set; } = true;
+
+    /// <summary>
+    /// Durations of delay levels 1–18 (send-back retries, DELAY property). Null: the Apache defaults
+    /// (1s 5s 10s 30s 1m …). Tests shorten them so retries arrive quickly.
+    /// </summary>
+    public IReadOnlyList<TimeSpan>? DelayLevels { get; set; }
+
+    /// <summary>Longest time the broker holds a PULL, whatever the client asks (keeps test shutdowns quick).</summary>
+    public TimeSpan MaxPullSuspend { get; set; } = TimeSpan.FromSeconds(15);
+}

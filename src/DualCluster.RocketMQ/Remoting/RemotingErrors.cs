@@ -1,0 +1,28 @@
+namespace DualCluster.RocketMQ.Remoting;
+
+/// <summary>Maps remoting failures to the core's typed <see cref="Transport.ClusterTransportException"/>.</summary>
+internal static class RemotingErrors
+{
+    public static Transport.ClusterTransportException FromResponse(ClusterRole role, RemotingCommand response, string what)
+    {
+        var code = response.Code;
+        var hint = code switch
+        {
+            ResponseCode.TopicNotExist => " Create the topic on the cluster (TDMQ: in the console) or enable auto-create.",
+            ResponseCode.SubscriptionGroupNotExist => " Create the consumer group on the cluster (TDMQ: in the console).",
+            ResponseCode.NoPermission => " Grant the credentials permission on the topic/group.",
+            ResponseCode.SystemError when response.Remark?.Contains("AclException", StringComparison.Ordinal) == true
+                || response.Remark?.Contains("signature", StringComparison.OrdinalIgnoreCase) == true =>
+                " Check AccessKey/SecretKey (TDMQ: AccessKey = role token, SecretKey = role name).",
+            _ => string.Empty,
+        };
+        return new Transport.ClusterTransportException(
+            role,
+            code.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ResponseCode.IsTransient(code),
+            $"{what} failed: {ResponseCode.Name(code)}" + (string.IsNullOrEmpty(response.Remark) ? "." : $": {response.Remark.Trim()}.") + hint);
+    }
+
+    public static Transport.ClusterTransportException Unreachable(ClusterRole role, string address, string what, Exception inner) =>
+        new(role, null, true, $"{what} could not reach {address}: {inner.Message}", inner);
+}
