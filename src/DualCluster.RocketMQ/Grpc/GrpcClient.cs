@@ -180,8 +180,9 @@ internal abstract class GrpcClient : IAsyncDisposable
                 .NotifyClientTerminationAsync(CreateTermination(), Connection.CallOptions(ClientId, Options.ShutdownTimeout, CancellationToken.None))
                 .ConfigureAwait(false);
         }
-        catch (RpcException ex)
+        catch (Exception ex) when (ex is RpcException or InvalidOperationException or ObjectDisposedException or HttpRequestException)
         {
+            // Optional (§4.7): the server forgets the client after its idle timeout anyway.
             GrpcLog.TerminationFailed(Logger, ex, Role, endpoint.Key);
         }
     }
@@ -288,7 +289,15 @@ internal abstract class GrpcClient : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_lifetime.Token).ConfigureAwait(false))
             {
-                await action().ConfigureAwait(false);
+                try
+                {
+                    await action().ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!_lifetime.IsCancellationRequested)
+                {
+                    // A schedule must survive any single failure; the specific ones are logged where they happen.
+                    GrpcLog.ScheduledTaskFailed(Logger, ex, Role);
+                }
             }
         }
         catch (OperationCanceledException)
