@@ -51,6 +51,9 @@ internal abstract class GrpcClient : IAsyncDisposable
     /// <summary>Cancelled when the client shuts down.</summary>
     protected CancellationToken Lifetime => _lifetime.Token;
 
+    /// <summary>The cached route of <paramref name="topic"/>, or null before its first use (tests observe refreshes).</summary>
+    internal TopicRoute? CachedRoute(string topic) => _routes.TryGetValue(topic, out var route) ? route : null;
+
     /// <summary>The cached routes by topic.</summary>
     protected IReadOnlyDictionary<string, TopicRoute> Routes => _routes;
 
