@@ -44,9 +44,34 @@ internal static class GrpcErrors
     }
 
     /// <summary>The exception for a transport-level failure.</summary>
-    public static ClusterTransportException FromRpc(ClusterRole role, RpcException exception, string operation, GrpcEndpoint endpoint) =>
-        new(role, Name(exception.StatusCode), IsTransient(exception.StatusCode),
+    public static ClusterTransportException FromRpc(ClusterRole role, RpcException exception, string operation, GrpcEndpoint endpoint)
+    {
+        if (FindTlsFailure(exception) is { } tls)
+        {
+            // A certificate the client does not trust fails every retry the same way: not transient.
+            return new(role, Name(exception.StatusCode), false,
+                $"{operation} to {endpoint.Key} failed: the TLS handshake was refused ({tls.Message}). Trust the server's certificate authority, " +
+                "or for a test cluster with a self-signed certificate set AllowInvalidCertificates to true; use http:// if the endpoint is plaintext.",
+                exception);
+        }
+
+        return new(role, Name(exception.StatusCode), IsTransient(exception.StatusCode),
             $"{operation} to {endpoint.Key} failed at the transport: {exception.Status.Detail}{Advice(exception.StatusCode, endpoint)}", exception);
+    }
+
+    private static System.Security.Authentication.AuthenticationException? FindTlsFailure(Exception exception)
+    {
+        var depth = 0;
+        for (Exception? e = exception; e is not null && depth < 8; e = e.InnerException ?? (e as RpcException)?.Status.DebugException, depth++)
+        {
+            if (e is System.Security.Authentication.AuthenticationException tls)
+            {
+                return tls;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The status-code string of a gRPC failure: <c>GRPC_</c> + the gRPC code name (<c>GRPC_DEADLINE_EXCEEDED</c>).</summary>
     public static string Name(StatusCode code) => code switch

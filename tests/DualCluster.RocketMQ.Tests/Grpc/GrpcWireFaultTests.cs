@@ -172,4 +172,28 @@ public sealed class GrpcWireFaultTests
         await consumer.StopAsync();
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"m{i}").Order(StringComparer.Ordinal), seen.Keys.Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public async Task TLS_endpoint_with_a_self_signed_certificate_works_only_with_the_explicit_opt_out()
+    {
+        await using var broker = await GrpcWire.StartBrokerAsync(o => o.Tls = true);
+        var topic = GrpcWire.Unique("tls");
+        Assert.StartsWith("https://", broker.Endpoint, StringComparison.Ordinal);
+
+        await using (var strict = GrpcWire.Transport(broker, configure: o => o.AllowInvalidCertificates = false))
+        {
+            var ex = await Assert.ThrowsAsync<ClusterTransportException>(async () => await strict.Producer.SendAsync(Message(topic, "refused")));
+            Assert.False(ex.IsTransient);
+            Assert.Contains("AllowInvalidCertificates", ex.Message, StringComparison.Ordinal);
+        }
+
+        await using var lenient = GrpcWire.Transport(broker, configure: o => o.AllowInvalidCertificates = true);
+        var seen = new ConcurrentDictionary<string, int>();
+        var consumer = lenient.CreateConsumer(new ConsumerSubscription(GrpcWire.Unique("g"), topic), Recording(seen));
+        await consumer.StartAsync();
+        await lenient.Producer.SendAsync(Message(topic, "over-tls"));
+        await WaitUntilAsync(() => seen.ContainsKey("over-tls"), "the message sent over TLS is consumed");
+        await consumer.StopAsync();
+        Assert.False(seen.ContainsKey("refused"));
+    }
 }
