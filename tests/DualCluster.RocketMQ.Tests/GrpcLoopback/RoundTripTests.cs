@@ -2,6 +2,7 @@ using Apache.Rocketmq.V2;
 using DualCluster.RocketMQ.Testing.Grpc;
 using DualCluster.Testing;
 using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Time.Testing;
 
 namespace DualCluster.RocketMQ.Tests.GrpcLoopback;
 
@@ -223,5 +224,42 @@ public sealed class RoundTripTests
         Assert.Equal(Code.MessagePropertyConflictWithType, wrongType.Status.Code);
         Assert.Equal(Code.IllegalTopic, badTopic.Entries.Single().Status.Code);
         Assert.Empty(broker.Broker.GetMessages(topic));
+    }
+
+    [Fact]
+    public async Task Orderly_group_gets_no_later_message_while_an_earlier_one_is_in_flight()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var group = WireClient.Unique("g");
+        await using var broker = await GrpcLoopbackBroker.StartAsync(
+            new InMemoryBroker(new InMemoryBrokerOptions { TimeProvider = time, DefaultQueueCount = 1 }),
+            new GrpcLoopbackOptions { FifoGroups = { group } });
+        using var client = new WireClient(broker);
+        var topic = WireClient.Unique("fifo");
+        using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic, ClientType.PushConsumer))).Stream;
+        foreach (var body in new[] { "first", "second" })
+        {
+            await client.SendAsync(topic, body, m =>
+            {
+                m.SystemProperties.MessageGroup = "order-7";
+                m.SystemProperties.MessageType = MessageType.Fifo;
+            });
+        }
+
+        var first = (await client.ReceiveAsync(group, topic, batchSize: 1)).Messages.Single();
+        var polling = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        broker.Service.LongPollStarted += _ => polling.TrySetResult();
+        var blocked = client.ReceiveAsync(group, topic, batchSize: 1, longPolling: TimeSpan.FromSeconds(5));
+        await polling.Task.WaitAsync(WireClient.SafetyTimeout);
+        time.Advance(TimeSpan.FromSeconds(5));
+        var whileInFlight = await blocked.WaitAsync(WireClient.SafetyTimeout);
+        await client.AckAsync(group, topic, first);
+        var next = (await client.ReceiveAsync(group, topic, batchSize: 1)).Messages.Single();
+
+        Assert.Equal("first", first.Body.ToStringUtf8());
+        Assert.Equal("order-7", first.SystemProperties.MessageGroup);
+        Assert.Equal(MessageType.Fifo, first.SystemProperties.MessageType);
+        Assert.Equal(Code.MessageNotFound, whileInFlight.Status!.Code);
+        Assert.Equal("second", next.Body.ToStringUtf8());
     }
 }
