@@ -67,9 +67,9 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
     /// <summary>Called when the HTTP server stops: open calls end, the proxy "forgets" its clients as a restarted one would.</summary>
     public void OnStopping()
     {
+        // Not disposed: a call that read the old source just before the exchange may still link to its token.
         var stopping = Interlocked.Exchange(ref _stopping, new CancellationTokenSource());
         stopping.Cancel();
-        stopping.Dispose();
         Clients.ForgetAll();
     }
 
