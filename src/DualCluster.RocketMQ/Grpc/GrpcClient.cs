@@ -51,6 +51,9 @@ internal abstract class GrpcClient : IAsyncDisposable
     /// <summary>Cancelled when the client shuts down.</summary>
     protected CancellationToken Lifetime => _lifetime.Token;
 
+    /// <summary>The cached route of <paramref name="topic"/>, or null before its first use (tests observe refreshes).</summary>
+    internal TopicRoute? CachedRoute(string topic) => _routes.TryGetValue(topic, out var route) ? route : null;
+
     /// <summary>The cached routes by topic.</summary>
     protected IReadOnlyDictionary<string, TopicRoute> Routes => _routes;
 
@@ -180,8 +183,9 @@ internal abstract class GrpcClient : IAsyncDisposable
                 .NotifyClientTerminationAsync(CreateTermination(), Connection.CallOptions(ClientId, Options.ShutdownTimeout, CancellationToken.None))
                 .ConfigureAwait(false);
         }
-        catch (RpcException ex)
+        catch (Exception ex) when (ex is RpcException or InvalidOperationException or ObjectDisposedException or HttpRequestException)
         {
+            // Optional (§4.7): the server forgets the client after its idle timeout anyway.
             GrpcLog.TerminationFailed(Logger, ex, Role, endpoint.Key);
         }
     }
@@ -288,7 +292,15 @@ internal abstract class GrpcClient : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_lifetime.Token).ConfigureAwait(false))
             {
-                await action().ConfigureAwait(false);
+                try
+                {
+                    await action().ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!_lifetime.IsCancellationRequested)
+                {
+                    // A schedule must survive any single failure; the specific ones are logged where they happen.
+                    GrpcLog.ScheduledTaskFailed(Logger, ex, Role);
+                }
             }
         }
         catch (OperationCanceledException)

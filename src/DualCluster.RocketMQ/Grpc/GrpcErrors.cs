@@ -45,8 +45,31 @@ internal static class GrpcErrors
 
     /// <summary>The exception for a transport-level failure.</summary>
     public static ClusterTransportException FromRpc(ClusterRole role, RpcException exception, string operation, GrpcEndpoint endpoint) =>
-        new(role, $"GRPC_{exception.StatusCode.ToString().ToUpperInvariant()}", IsTransient(exception.StatusCode),
-            $"{operation} to {endpoint.Key} failed at the transport: {exception.Status.Detail}", exception);
+        new(role, Name(exception.StatusCode), IsTransient(exception.StatusCode),
+            $"{operation} to {endpoint.Key} failed at the transport: {exception.Status.Detail}{Advice(exception.StatusCode, endpoint)}", exception);
+
+    /// <summary>The status-code string of a gRPC failure: <c>GRPC_</c> + the gRPC code name (<c>GRPC_DEADLINE_EXCEEDED</c>).</summary>
+    public static string Name(StatusCode code) => code switch
+    {
+        StatusCode.OK => "GRPC_OK",
+        StatusCode.Cancelled => "GRPC_CANCELLED",
+        StatusCode.Unknown => "GRPC_UNKNOWN",
+        StatusCode.InvalidArgument => "GRPC_INVALID_ARGUMENT",
+        StatusCode.DeadlineExceeded => "GRPC_DEADLINE_EXCEEDED",
+        StatusCode.NotFound => "GRPC_NOT_FOUND",
+        StatusCode.AlreadyExists => "GRPC_ALREADY_EXISTS",
+        StatusCode.PermissionDenied => "GRPC_PERMISSION_DENIED",
+        StatusCode.ResourceExhausted => "GRPC_RESOURCE_EXHAUSTED",
+        StatusCode.FailedPrecondition => "GRPC_FAILED_PRECONDITION",
+        StatusCode.Aborted => "GRPC_ABORTED",
+        StatusCode.OutOfRange => "GRPC_OUT_OF_RANGE",
+        StatusCode.Unimplemented => "GRPC_UNIMPLEMENTED",
+        StatusCode.Internal => "GRPC_INTERNAL",
+        StatusCode.Unavailable => "GRPC_UNAVAILABLE",
+        StatusCode.DataLoss => "GRPC_DATA_LOSS",
+        StatusCode.Unauthenticated => "GRPC_UNAUTHENTICATED",
+        _ => "GRPC_" + ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
 
     /// <summary>Throws unless <paramref name="status"/> is OK.</summary>
     public static void ThrowIfNotOk(ClusterRole role, RmqStatus? status, string operation)
@@ -56,6 +79,14 @@ internal static class GrpcErrors
             throw FromStatus(role, status, operation);
         }
     }
+
+    private static string Advice(StatusCode code, GrpcEndpoint endpoint) => code switch
+    {
+        StatusCode.Unavailable when endpoint.Tls => "; check the endpoint is reachable and serves TLS (use http:// for a plaintext endpoint)",
+        StatusCode.Unavailable => "; check the endpoint is reachable (use https:// if it only serves TLS)",
+        StatusCode.Unimplemented => "; the endpoint does not serve this RocketMQ 5.x RPC (is it a 4.x name server? then use Protocol Remoting)",
+        _ => "",
+    };
 
     private static string Advice(Code code) => code switch
     {

@@ -43,4 +43,10 @@ internal static partial class GrpcLog
 
     [LoggerMessage(EventId = 4112, Level = LogLevel.Debug, Message = "[{Cluster}] NotifyClientTermination to {Endpoint} failed")]
     public static partial void TerminationFailed(ILogger logger, Exception exception, ClusterRole cluster, string endpoint);
+
+    [LoggerMessage(EventId = 4113, Level = LogLevel.Warning, Message = "[{Cluster}] A scheduled client task (heartbeat, route refresh, settings sync) failed; it runs again at the next tick")]
+    public static partial void ScheduledTaskFailed(ILogger logger, Exception exception, ClusterRole cluster);
+
+    [LoggerMessage(EventId = 4114, Level = LogLevel.Debug, Message = "[{Cluster}] Handler for {MessageId} of {Group}/{Topic} threw; the message will be redelivered")]
+    public static partial void HandlerFailed(ILogger logger, Exception exception, ClusterRole cluster, string messageId, string group, string topic);
 }

@@ -17,6 +17,9 @@ namespace DualCluster.RocketMQ.Grpc;
 /// </summary>
 internal sealed class GrpcProducer : GrpcClient, IClusterProducer
 {
+    /// <summary>Message groups of this many UTF-8 bytes or more are rejected by the proxy (§5.5).</summary>
+    public const int MaxMessageGroupBytes = 64;
+
     private readonly ConditionalWeakTable<OutgoingMessage, string> _messageIds = [];
     private readonly ConcurrentDictionary<string, byte> _topics = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _isolated = new(StringComparer.Ordinal);
@@ -41,12 +44,7 @@ internal sealed class GrpcProducer : GrpcClient, IClusterProducer
 
     public async ValueTask<SendReceipt> SendAsync(OutgoingMessage message, CancellationToken cancellationToken = default)
     {
-        MessageValidator.Validate(message, EffectiveMaxBodySize);
-        var type = message.MessageGroup is not null ? MessageType.Fifo : message.DeliveryTime is not null ? MessageType.Delay : MessageType.Normal;
-        if (message.MessageGroup is { } group && System.Text.Encoding.UTF8.GetByteCount(group) >= 64)
-        {
-            throw new ArgumentException("MessageGroup must be shorter than 64 UTF-8 bytes (fact sheet §5.5).", nameof(message));
-        }
+        var type = Classify(message, EffectiveMaxBodySize);
 
         var route = await GetRouteAsync(message.Topic, cancellationToken).ConfigureAwait(false);
         if (route.Writable.Count == 0)
@@ -56,11 +54,13 @@ internal sealed class GrpcProducer : GrpcClient, IClusterProducer
 
         var server = _server;
         var candidates = PickQueues(route, message.MessageGroup, server.MaxAttempts);
-        if (server.ValidateMessageType && !candidates[0].Queue.AcceptMessageTypes.Contains(type))
+        var accepted = candidates[0].Queue.AcceptMessageTypes;
+        if (server.ValidateMessageType && accepted.Count > 0 && !accepted.Contains(type))
         {
-            throw new ArgumentException(
-                $"Topic '{message.Topic}' does not accept {type} messages (it accepts {string.Join(", ", candidates[0].Queue.AcceptMessageTypes)}): " +
-                "use a topic of the right type, or drop MessageGroup/DeliveryTime.", nameof(message));
+            // §4.3 step 5: fail locally, as the proxy would with MESSAGE_PROPERTY_CONFLICT_WITH_TYPE.
+            throw new ClusterTransportException(Role, GrpcErrors.Name(Code.MessagePropertyConflictWithType), false,
+                $"Topic '{message.Topic}' accepts {string.Join(", ", accepted)} messages, not {type}: " +
+                "send to a topic of that type, or drop MessageGroup (FIFO) / DeliveryTime (delay) from the message.");
         }
 
         var messageId = MessageIdOf(message);
@@ -87,6 +87,30 @@ internal sealed class GrpcProducer : GrpcClient, IClusterProducer
         }
 
         throw last ?? new ClusterTransportException(Role, null, true, $"Send of {messageId} failed.");
+    }
+
+    /// <summary>
+    /// The client-side checks of §4.3 step 1 (shared limits, plus the 5.x message-group length of §5.5) and the
+    /// message type of step 2: FIFO with a message group, DELAY with a delivery time (exclusive), else NORMAL.
+    /// </summary>
+    /// <exception cref="ArgumentException">The message breaks a limit.</exception>
+    public static MessageType Classify(OutgoingMessage message, int maxBodySize)
+    {
+        MessageValidator.Validate(message, maxBodySize);
+        if (message.MessageGroup is { } group)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetByteCount(group);
+            if (bytes >= MaxMessageGroupBytes)
+            {
+                throw new ArgumentException(
+                    $"MessageGroup is {bytes} UTF-8 bytes; RocketMQ 5.x accepts fewer than {MaxMessageGroupBytes}: shorten it (a hash of the business key works).",
+                    nameof(message));
+            }
+
+            return MessageType.Fifo;
+        }
+
+        return message.DeliveryTime is not null ? MessageType.Delay : MessageType.Normal;
     }
 
     public override void ApplyServerSettings(Settings settings)
@@ -167,7 +191,7 @@ internal sealed class GrpcProducer : GrpcClient, IClusterProducer
         if (messageGroup is not null)
         {
             // FIFO: one queue by a stable hash of the group (the proxy re-picks its own anyway, §5.5).
-            var hash = XxHash32.HashToUInt32(MemoryMarshalBytes(messageGroup));
+            var hash = XxHash32.HashToUInt32(System.Text.Encoding.UTF8.GetBytes(messageGroup));
             return [writable[(int)(hash % (uint)writable.Count)]];
         }
 
@@ -197,8 +221,6 @@ internal sealed class GrpcProducer : GrpcClient, IClusterProducer
 
         return picked;
     }
-
-    private static byte[] MemoryMarshalBytes(string text) => System.Text.Encoding.UTF8.GetBytes(text);
 
     private Message ToProto(OutgoingMessage message, string messageId, MessageType type, int queueId)
     {

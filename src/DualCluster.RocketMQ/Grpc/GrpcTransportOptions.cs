@@ -101,6 +101,10 @@ internal sealed class GrpcTransportOptions
         {
             yield return $"{prefix}:Endpoint {error}: set it to the 5.x gRPC endpoint (host:port) of the cluster.";
         }
+        else if (options.Tls && options.Endpoint!.Trim().StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+        {
+            yield return $"{prefix}:Endpoint '{options.Endpoint}' says http:// (plaintext) while {prefix}:Tls is true: use https:// or set Tls to false.";
+        }
 
         var hasAk = !string.IsNullOrWhiteSpace(options.AccessKey);
         var hasSk = !string.IsNullOrWhiteSpace(options.SecretKey);
@@ -116,9 +120,9 @@ internal sealed class GrpcTransportOptions
             yield return $"{prefix}:SecurityToken is set without {prefix}:AccessKey/SecretKey: a token is only sent with signed requests.";
         }
 
-        if (options.Namespace is { Length: > 0 } ns && ns.Trim().Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '%' or '.')))
+        if (options.Namespace is { Length: > 0 } ns && ns.Trim().Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
         {
-            yield return $"{prefix}:Namespace '{ns}' has characters outside letters, digits, '_', '-', '%', '.': copy it from the console.";
+            yield return $"{prefix}:Namespace '{ns}' contains spaces or control characters: copy it verbatim from the console, or leave it empty.";
         }
 
         if (options.RequestTimeout <= TimeSpan.Zero)

@@ -19,6 +19,7 @@ internal sealed class TelemetrySession : IAsyncDisposable
     private AsyncDuplexStreamingCall<TelemetryCommand, TelemetryCommand>? _call;
     private Task? _loop;
     private int _connections;
+    private volatile bool _closing;
 
     public TelemetrySession(GrpcClient owner, GrpcEndpoint endpoint)
     {
@@ -81,16 +82,26 @@ internal sealed class TelemetrySession : IAsyncDisposable
             return;
         }
 
+        // The read loop must not take the server's end of stream for a failure and reconnect.
+        _closing = true;
         if (Volatile.Read(ref _call) is { } call)
         {
+            var locked = false;
             try
             {
-                await _writeLock.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                locked = await _writeLock.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
                 await call.RequestStream.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RpcException or InvalidOperationException or ObjectDisposedException or TimeoutException or OperationCanceledException)
             {
                 // Closing anyway.
+            }
+            finally
+            {
+                if (locked)
+                {
+                    _writeLock.Release();
+                }
             }
         }
 
@@ -130,12 +141,13 @@ internal sealed class TelemetrySession : IAsyncDisposable
                     await HandleAsync(call, call.ResponseStream.Current).ConfigureAwait(false);
                 }
             }
-            catch (Exception ex) when (token.IsCancellationRequested && ex is OperationCanceledException or RpcException)
+            catch (Exception ex) when ((token.IsCancellationRequested || _closing) && ex is OperationCanceledException or RpcException)
             {
                 break;
             }
-            catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or InvalidOperationException or ObjectDisposedException)
+            catch (Exception ex)
             {
+                // Any failure (transport, protocol, a bad settings reply) breaks this stream only: reopen it.
                 failure = ex;
                 _firstReply.TrySetException(ex is RpcException rpc
                     ? GrpcErrors.FromRpc(_owner.Role, rpc, "Telemetry", Endpoint)
@@ -146,7 +158,7 @@ internal sealed class TelemetrySession : IAsyncDisposable
                 Volatile.Write(ref _call, null);
             }
 
-            if (token.IsCancellationRequested)
+            if (token.IsCancellationRequested || _closing)
             {
                 break;
             }
