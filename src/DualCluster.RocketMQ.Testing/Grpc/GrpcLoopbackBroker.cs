@@ -60,6 +60,8 @@ public sealed class GrpcLoopbackBroker : IAsyncDisposable
     /// <summary>Whether the HTTP server is running (false between <see cref="StopBrokerAsync"/> and <see cref="StartBrokerAsync"/>).</summary>
     public bool IsRunning => Volatile.Read(ref _host) is not null;
 
+    internal LoopbackMessagingService Service => _service;
+
     /// <summary>How many Telemetry streams are open now.</summary>
     public int TelemetryStreamCount => _service.Clients.TelemetryStreamCount;
 

@@ -18,6 +18,7 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
     private const int MaxTopicLength = 127;
     private const int MaxGroupLength = 120;
     private static readonly TimeSpan MaxInvisibleDuration = TimeSpan.FromHours(12);
+    private static readonly TimeSpan OrderlyRecheck = TimeSpan.FromMilliseconds(20);
 
     private static readonly HashSet<string> LanguageCodes = new(StringComparer.Ordinal)
     {
@@ -37,6 +38,7 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
     private readonly GrpcLoopbackOptions _options;
     private readonly LoopbackReceipts _receipts;
     private readonly ConcurrentDictionary<string, PendingTransaction> _transactions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Group, string Topic), SemaphoreSlim> _orderlyGates = new();
     private readonly long[] _calls = new long[System.Enum.GetValues<GrpcLoopbackRpc>().Length];
     private CancellationTokenSource _stopping = new();
 
@@ -65,14 +67,19 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
     /// <summary>Called when the HTTP server stops: open calls end, the proxy "forgets" its clients as a restarted one would.</summary>
     public void OnStopping()
     {
+        // Not disposed: a call that read the old source just before the exchange may still link to its token.
         var stopping = Interlocked.Exchange(ref _stopping, new CancellationTokenSource());
         stopping.Cancel();
-        stopping.Dispose();
         Clients.ForgetAll();
     }
 
     public void Dispose()
     {
+        foreach (var gate in _orderlyGates.Values)
+        {
+            gate.Dispose();
+        }
+
         _receipts.Dispose();
         _stopping.Dispose();
     }
@@ -450,9 +457,18 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
             poll = usable < poll ? usable : poll;
         }
 
-        var pending = _broker.ReceiveAsync(group!, topic!, request.BatchSize, invisible, poll, filter.Expression, cancellationToken);
-        LongPollStarted?.Invoke(poll);
-        var deliveries = await pending.ConfigureAwait(false);
+        IReadOnlyList<PopDelivery> deliveries;
+        if (_options.FifoGroups.Contains(group!))
+        {
+            deliveries = await ReceiveOrderlyAsync(group!, topic!, request.BatchSize, invisible, poll, filter.Expression, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var pending = _broker.ReceiveAsync(group!, topic!, request.BatchSize, invisible, poll, filter.Expression, cancellationToken);
+            LongPollStarted?.Invoke(poll);
+            deliveries = await pending.ConfigureAwait(false);
+        }
+
         if (deliveries.Count == 0)
         {
             return (LoopbackStatus.Of(Code.MessageNotFound, "no new message"), [], null);
@@ -467,6 +483,43 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
         }
 
         return (LoopbackStatus.Ok, deliveries, request.AutoRenew ? null : invisible);
+    }
+
+    /// <summary>
+    /// An orderly group gets nothing more of a topic while a delivery of it is in flight (§6.2: Apache locks the queue
+    /// per group; this locks the whole topic), so a later message of a message group never overtakes an earlier one.
+    /// </summary>
+    private async Task<IReadOnlyList<PopDelivery>> ReceiveOrderlyAsync(
+        string group, string topic, int batchSize, TimeSpan invisible, TimeSpan poll, string filter, CancellationToken cancellationToken)
+    {
+        var time = _broker.TimeProvider;
+        var deadline = time.GetUtcNow() + poll;
+        var gate = _orderlyGates.GetOrAdd((group, topic), _ => new SemaphoreSlim(1, 1));
+        LongPollStarted?.Invoke(poll);
+        if (!await gate.WaitAsync(poll, cancellationToken).ConfigureAwait(false))
+        {
+            return [];
+        }
+
+        try
+        {
+            while (_broker.GetBacklog(group, topic).InFlight > 0)
+            {
+                if (time.GetUtcNow() >= deadline)
+                {
+                    return [];
+                }
+
+                await Task.Delay(OrderlyRecheck, cancellationToken).ConfigureAwait(false);
+            }
+
+            var remaining = deadline - time.GetUtcNow();
+            return await _broker.ReceiveAsync(group, topic, batchSize, invisible, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, filter, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     // ------------------------------------------------------------------ Telemetry (bidirectional streaming)

@@ -2,6 +2,7 @@ using Apache.Rocketmq.V2;
 using DualCluster.RocketMQ.Testing.Grpc;
 using DualCluster.Testing;
 using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Time.Testing;
 
 namespace DualCluster.RocketMQ.Tests.GrpcLoopback;
 
@@ -223,5 +224,105 @@ public sealed class RoundTripTests
         Assert.Equal(Code.MessagePropertyConflictWithType, wrongType.Status.Code);
         Assert.Equal(Code.IllegalTopic, badTopic.Entries.Single().Status.Code);
         Assert.Empty(broker.Broker.GetMessages(topic));
+    }
+
+    [Fact]
+    public async Task Orderly_group_gets_no_later_message_while_an_earlier_one_is_in_flight()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var group = WireClient.Unique("g");
+        await using var broker = await GrpcLoopbackBroker.StartAsync(
+            new InMemoryBroker(new InMemoryBrokerOptions { TimeProvider = time, DefaultQueueCount = 1 }),
+            new GrpcLoopbackOptions { FifoGroups = { group } });
+        using var client = new WireClient(broker);
+        var topic = WireClient.Unique("fifo");
+        using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic, ClientType.PushConsumer))).Stream;
+        foreach (var body in new[] { "first", "second" })
+        {
+            await client.SendAsync(topic, body, m =>
+            {
+                m.SystemProperties.MessageGroup = "order-7";
+                m.SystemProperties.MessageType = MessageType.Fifo;
+            });
+        }
+
+        var first = (await client.ReceiveAsync(group, topic, batchSize: 1)).Messages.Single();
+        var polling = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        broker.Service.LongPollStarted += _ => polling.TrySetResult();
+        var blocked = client.ReceiveAsync(group, topic, batchSize: 1, longPolling: TimeSpan.FromSeconds(5));
+        await polling.Task.WaitAsync(WireClient.SafetyTimeout);
+        time.Advance(TimeSpan.FromSeconds(5));
+        var whileInFlight = await blocked.WaitAsync(WireClient.SafetyTimeout);
+        await client.AckAsync(group, topic, first);
+        var next = (await client.ReceiveAsync(group, topic, batchSize: 1)).Messages.Single();
+
+        Assert.Equal("first", first.Body.ToStringUtf8());
+        Assert.Equal("order-7", first.SystemProperties.MessageGroup);
+        Assert.Equal(MessageType.Fifo, first.SystemProperties.MessageType);
+        Assert.Equal(Code.MessageNotFound, whileInFlight.Status!.Code);
+        Assert.Equal("second", next.Body.ToStringUtf8());
+    }
+
+    [Fact]
+    public async Task Assignments_are_one_any_queue_entry_for_normal_groups_and_every_queue_for_orderly_ones()
+    {
+        var orderly = WireClient.Unique("fifo");
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(), new GrpcLoopbackOptions { FifoGroups = { orderly } });
+        using var client = new WireClient(broker);
+        var topic = WireClient.Unique("t");
+        await client.QueryRouteAsync(topic);
+
+        var normal = await client.Stub.QueryAssignmentAsync(new QueryAssignmentRequest { Topic = client.Resource(topic), Group = client.Resource(WireClient.Unique("g")), Endpoints = client.AccessPoint() }, client.Call());
+        var fifo = await client.Stub.QueryAssignmentAsync(new QueryAssignmentRequest { Topic = client.Resource(topic), Group = client.Resource(orderly), Endpoints = client.AccessPoint() }, client.Call());
+
+        Assert.Equal(Code.Ok, normal.Status.Code);
+        var any = Assert.Single(normal.Assignments).MessageQueue;
+        Assert.Equal((-1, Permission.ReadWrite, broker.Port), (any.Id, any.Permission, any.Broker.Endpoints.Addresses[0].Port));
+        Assert.Equal([0, 1, 2, 3], fifo.Assignments.Select(a => a.MessageQueue.Id));
+    }
+
+    [Fact]
+    public async Task Delay_message_is_delivered_when_due_with_its_delivery_timestamp()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(new InMemoryBrokerOptions { TimeProvider = time }));
+        using var client = new WireClient(broker);
+        var (topic, group) = (WireClient.Unique("t"), WireClient.Unique("g"));
+        using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
+        var due = time.GetUtcNow().AddSeconds(30);
+        await client.SendAsync(topic, "later", m =>
+        {
+            m.SystemProperties.MessageType = MessageType.Delay;
+            m.SystemProperties.DeliveryTimestamp = Timestamp.FromDateTimeOffset(due);
+        });
+        var polling = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        broker.Service.LongPollStarted += _ => polling.TrySetResult();
+
+        var receive = client.ReceiveAsync(group, topic, longPolling: TimeSpan.FromSeconds(20), timeout: TimeSpan.FromSeconds(60));
+        await polling.Task.WaitAsync(WireClient.SafetyTimeout);
+        time.Advance(TimeSpan.FromSeconds(30));
+        var message = (await receive.WaitAsync(WireClient.SafetyTimeout)).Messages.Single();
+
+        Assert.Equal(MessageType.Delay, message.SystemProperties.MessageType);
+        Assert.Equal(due, message.SystemProperties.DeliveryTimestamp.ToDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task Four_MiB_body_goes_through_and_one_byte_more_is_MESSAGE_BODY_TOO_LARGE()
+    {
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
+        using var client = new WireClient(broker);
+        var (topic, group) = (WireClient.Unique("t"), WireClient.Unique("g"));
+        using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
+        var body = new byte[4 * 1024 * 1024];
+        Random.Shared.NextBytes(body);
+
+        var fits = await client.SendAsync(topic, "", m => m.Body = Google.Protobuf.ByteString.CopyFrom(body));
+        var tooBig = await client.SendAsync(topic, "", m => m.Body = Google.Protobuf.ByteString.CopyFrom(new byte[body.Length + 1]));
+        var received = (await client.ReceiveAsync(group, topic)).Messages.Single();
+
+        Assert.Equal(Code.Ok, fits.Status.Code);
+        Assert.Equal(Code.MessageBodyTooLarge, tooBig.Status.Code);
+        Assert.True(received.Body.Span.SequenceEqual(body));
     }
 }
