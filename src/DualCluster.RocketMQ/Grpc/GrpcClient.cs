@@ -129,6 +129,10 @@ internal abstract class GrpcClient : IAsyncDisposable
                 .HeartbeatAsync(CreateHeartbeat(), Connection.CallOptions(ClientId, Options.RequestTimeout, cancellationToken))
                 .ConfigureAwait(false);
         }
+        catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("Heartbeat cancelled.", ex, cancellationToken);
+        }
         catch (RpcException ex)
         {
             throw GrpcErrors.FromRpc(Role, ex, "Heartbeat", endpoint);
@@ -229,6 +233,10 @@ internal abstract class GrpcClient : IAsyncDisposable
             response = await Connection.Client(Options.AccessPoint)
                 .QueryRouteAsync(request, Connection.CallOptions(ClientId, Options.RequestTimeout, cancellationToken))
                 .ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("QueryRoute cancelled.", ex, cancellationToken);
         }
         catch (RpcException ex)
         {

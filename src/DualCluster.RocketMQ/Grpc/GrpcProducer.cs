@@ -165,7 +165,12 @@ internal sealed class GrpcProducer : GrpcClient, IClusterProducer
                 .SendMessageAsync(request, Connection.CallOptions(ClientId, Options.RequestTimeout, cancellationToken))
                 .ConfigureAwait(false);
         }
-        catch (RpcException ex) when (!(ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested))
+        catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller gave up: whether the broker stored the message is unknown, which a retry with the same id covers.
+            throw new OperationCanceledException($"SendMessage of {messageId} cancelled.", ex, cancellationToken);
+        }
+        catch (RpcException ex)
         {
             throw GrpcErrors.FromRpc(Role, ex, $"SendMessage of {messageId}", target.Endpoint);
         }
