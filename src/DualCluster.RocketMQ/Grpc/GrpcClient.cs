@@ -344,8 +344,18 @@ internal abstract class GrpcClient : IAsyncDisposable
                     continue;
                 }
 
-                await EnsureSessionsAsync(fresh, _lifetime.Token).ConfigureAwait(false);
-                _routes[topic] = fresh;
+                // Under the topic gate: a new topic may be opening Telemetry to the same new endpoint right now.
+                await _topicGate.WaitAsync(_lifetime.Token).ConfigureAwait(false);
+                try
+                {
+                    await EnsureSessionsAsync(fresh, _lifetime.Token).ConfigureAwait(false);
+                    _routes[topic] = fresh;
+                }
+                finally
+                {
+                    _topicGate.Release();
+                }
+
                 GrpcLog.RouteChanged(Logger, Role, topic, fresh.Queues.Count);
             }
             catch (ClusterTransportException ex)
