@@ -26,7 +26,7 @@ internal static partial class GrpcLog
     [LoggerMessage(EventId = 4106, Level = LogLevel.Information, Message = "[{Cluster}] Route of topic {Topic} changed: {Queues} queues")]
     public static partial void RouteChanged(ILogger logger, ClusterRole cluster, string topic, int queues);
 
-    [LoggerMessage(EventId = 4107, Level = LogLevel.Warning, Message = "[{Cluster}] Send of {MessageId} to {Endpoint} failed (attempt {Attempt}); trying the next queue")]
+    [LoggerMessage(EventId = 4107, Level = LogLevel.Warning, Message = "[{Cluster}] Send of {MessageId} to {Endpoint} failed (attempt {Attempt}); its endpoint is skipped until a heartbeat to it succeeds")]
     public static partial void SendAttemptFailed(ILogger logger, Exception exception, ClusterRole cluster, string messageId, string endpoint, int attempt);
 
     [LoggerMessage(EventId = 4108, Level = LogLevel.Warning, Message = "[{Cluster}] Receive from {Endpoint} for {Group}/{Topic} failed; retrying")]

@@ -64,8 +64,8 @@ internal sealed class GrpcProducer : GrpcClient, IClusterProducer
         }
 
         var messageId = MessageIdOf(message);
-        ClusterTransportException? last = null;
-        for (var attempt = 1; attempt <= server.MaxAttempts; attempt++)
+        var attempts = Math.Max(1, server.MaxAttempts);
+        for (var attempt = 1; ; attempt++)
         {
             var target = candidates[(attempt - 1) % candidates.Count];
             var request = new SendMessageRequest { Messages = { ToProto(message, messageId, type, target.Queue.Id) } };
@@ -73,11 +73,16 @@ internal sealed class GrpcProducer : GrpcClient, IClusterProducer
             {
                 return await SendOnceAsync(request, target, messageId, cancellationToken).ConfigureAwait(false);
             }
-            catch (ClusterTransportException ex) when (ex.IsTransient && attempt < server.MaxAttempts && !cancellationToken.IsCancellationRequested)
+            catch (ClusterTransportException ex) when (ex.IsTransient && !cancellationToken.IsCancellationRequested)
             {
-                last = ex;
+                // Skip this endpoint until a heartbeat to it succeeds (§4.3 step 7), even after the last attempt.
                 _isolated[target.Endpoint.Key] = Connection.Time.GetUtcNow();
                 GrpcLog.SendAttemptFailed(Logger, ex, Role, messageId, target.Endpoint.Key, attempt);
+                if (attempt >= attempts)
+                {
+                    throw;
+                }
+
                 if (ex.StatusCode == GrpcErrors.Name(Code.TooManyRequests))
                 {
                     // §4.3 step 7: only throttling waits for the back-off; other errors move on at once.
@@ -85,8 +90,6 @@ internal sealed class GrpcProducer : GrpcClient, IClusterProducer
                 }
             }
         }
-
-        throw last ?? new ClusterTransportException(Role, null, true, $"Send of {messageId} failed.");
     }
 
     /// <summary>
