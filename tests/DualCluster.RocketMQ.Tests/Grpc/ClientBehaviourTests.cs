@@ -202,6 +202,39 @@ public sealed class ClientBehaviourTests
     }
 
     [Fact]
+    public async Task Cancelled_send_surfaces_as_OperationCanceledException_and_a_timeout_as_a_transient_error()
+    {
+        await using var broker = await ScriptedBroker.StartAsync();
+        broker.ServerSettings = s => s.BackoffPolicy = new RetryPolicy
+        {
+            MaxAttempts = 2,
+            ExponentialBackoff = new ExponentialBackoff { Initial = new Google.Protobuf.WellKnownTypes.Duration(), Max = new Google.Protobuf.WellKnownTypes.Duration(), Multiplier = 1 },
+        };
+        await using (var warmUp = Transport(broker))
+        {
+            // Server and client code paths JIT-compiled under the generous default timeout, not the short one below.
+            await warmUp.Producer.SendAsync(Message("warm-up"));
+        }
+
+        await using var transport = Transport(broker, configure: o => o.RequestTimeout = TimeSpan.FromSeconds(2));
+        await transport.Producer.SendAsync(Message("warm"));
+        broker.SendDelay = TimeSpan.FromSeconds(10);
+
+        using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await transport.Producer.SendAsync(Message("cancelled"), cts.Token));
+        }
+
+        var timeout = await Assert.ThrowsAsync<ClusterTransportException>(async () => await transport.Producer.SendAsync(Message("timed-out")));
+        Assert.True(timeout.IsTransient);
+        Assert.Equal("GRPC_DEADLINE_EXCEEDED", timeout.StatusCode);
+        // The timed-out message was tried twice (the server's max attempts) with one and the same id.
+        var timedOut = broker.CallsOf("SendMessage").Skip(3).Select(c => c.As<SendMessageRequest>().Messages[0].SystemProperties.MessageId).ToList();
+        Assert.Equal(2, timedOut.Count);
+        Assert.Single(timedOut.Distinct());
+    }
+
+    [Fact]
     public async Task Unreachable_endpoint_is_a_transient_error()
     {
         await using var transport = new GrpcClusterTransport(

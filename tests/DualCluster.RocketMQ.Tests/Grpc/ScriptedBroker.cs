@@ -188,9 +188,17 @@ internal sealed class ScriptedBroker : MessagingService.MessagingServiceBase, IA
         return Task.FromResult(new HeartbeatResponse { Status = Ok() });
     }
 
-    public override Task<SendMessageResponse> SendMessage(SendMessageRequest request, ServerCallContext context)
+    /// <summary>How long SendMessage waits before answering.</summary>
+    public TimeSpan SendDelay { get; set; }
+
+    public override async Task<SendMessageResponse> SendMessage(SendMessageRequest request, ServerCallContext context)
     {
         Record("SendMessage", context, request);
+        if (SendDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(SendDelay, context.CancellationToken);
+        }
+
         var status = SendStatus(request) ?? Ok();
         var response = new SendMessageResponse { Status = status };
         foreach (var message in request.Messages)
@@ -198,7 +206,7 @@ internal sealed class ScriptedBroker : MessagingService.MessagingServiceBase, IA
             response.Entries.Add(new SendResultEntry { Status = status, MessageId = message.SystemProperties.MessageId, Offset = 7 });
         }
 
-        return Task.FromResult(response);
+        return response;
     }
 
     public override Task<QueryAssignmentResponse> QueryAssignment(QueryAssignmentRequest request, ServerCallContext context)
