@@ -327,6 +327,28 @@ public sealed class ClientBehaviourTests
     }
 
     [Fact]
+    public async Task Acks_that_queue_up_share_one_AckMessage_and_each_message_is_acked_once()
+    {
+        await using var broker = await ScriptedBroker.StartAsync();
+        await using var transport = Transport(broker);
+        for (var i = 0; i < 64; i++)
+        {
+            broker.Offer("orders", $"M{i}", "x");
+        }
+
+        var consumer = transport.CreateConsumer(new ConsumerSubscription("grp", "orders") { MaxConcurrency = 16 }, (_, _) => new(ConsumeOutcome.Ack));
+        await consumer.StartAsync();
+        await broker.WaitForAsync(c => c.Where(x => x.Method == "AckMessage").Sum(x => x.As<AckMessageRequest>().Entries.Count) >= 64);
+        await consumer.StopAsync();
+
+        var acks = broker.CallsOf("AckMessage").Select(c => c.As<AckMessageRequest>()).ToList();
+        var acked = acks.SelectMany(a => a.Entries).Select(e => e.MessageId).ToList();
+        Assert.Equal(Enumerable.Range(0, 64).Select(i => $"M{i}").Order(StringComparer.Ordinal), acked.Order(StringComparer.Ordinal));
+        Assert.True(acks.Count < 64, $"{acks.Count} AckMessage calls for 64 messages");
+        Assert.All(acks, a => Assert.InRange(a.Entries.Count, 1, 32));
+    }
+
+    [Fact]
     public async Task Graceful_stop_finishes_the_running_handler_hands_back_the_rest_and_can_start_again()
     {
         await using var broker = await ScriptedBroker.StartAsync();
