@@ -364,6 +364,28 @@ internal abstract class GrpcClient : IAsyncDisposable
             }
         }
 
+        await CloseUnroutedSessionsAsync().ConfigureAwait(false);
         RouteRefreshed?.Invoke();
+    }
+
+    /// <summary>Closes the Telemetry streams of endpoints no route mentions any more (a broker left the cluster).</summary>
+    private async Task CloseUnroutedSessionsAsync()
+    {
+        await _topicGate.WaitAsync(_lifetime.Token).ConfigureAwait(false);
+        try
+        {
+            var routed = _routes.Values.SelectMany(r => r.Endpoints).Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
+            foreach (var (key, session) in _sessions)
+            {
+                if (!routed.Contains(key) && _sessions.TryRemove(key, out _))
+                {
+                    await session.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            _topicGate.Release();
+        }
     }
 }

@@ -187,6 +187,35 @@ public sealed class ClientBehaviourTests
     }
 
     [Fact]
+    public async Task Telemetry_to_a_broker_that_left_the_route_is_closed_at_the_next_refresh()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var a = await ScriptedBroker.StartAsync("broker-a");
+        await using var b = await ScriptedBroker.StartAsync("broker-b");
+        a.RouteBrokers.AddRange([a, b]);
+        await using var transport = Transport(a, time);
+        await transport.Producer.SendAsync(Message("start"));
+        Assert.Equal(1, b.OpenTelemetryStreams);
+        var refreshed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        transport.GrpcProducer.RouteRefreshed += () => refreshed.TrySetResult();
+
+        a.RouteBrokers.Remove(b);
+        time.Advance(TimeSpan.FromSeconds(30));
+        await refreshed.Task.WaitAsync(Safety);
+
+        var deadline = DateTime.UtcNow + Safety;
+        while (b.OpenTelemetryStreams > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "broker-b's Telemetry stream stays open");
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(1, a.OpenTelemetryStreams);
+        await transport.Producer.SendAsync(Message("after"));
+        Assert.Single(b.CallsOf("Telemetry"));
+    }
+
+    [Fact]
     public async Task Refusal_is_not_retried_and_carries_the_status_code()
     {
         await using var broker = await ScriptedBroker.StartAsync();

@@ -55,6 +55,9 @@ internal sealed class ScriptedBroker : MessagingService.MessagingServiceBase, IA
 
     public IReadOnlyList<Call> Calls => [.. _calls];
 
+    /// <summary>Telemetry streams open now.</summary>
+    public int OpenTelemetryStreams => _telemetry.Count;
+
     public IEnumerable<Call> CallsOf(string method) => _calls.Where(c => c.Method == method);
 
     public static async Task<ScriptedBroker> StartAsync(string name = "broker-a")
