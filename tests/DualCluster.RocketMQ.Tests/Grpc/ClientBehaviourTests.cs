@@ -378,6 +378,45 @@ public sealed class ClientBehaviourTests
     }
 
     [Fact]
+    public async Task Ordered_group_handles_a_batch_in_order_and_a_failure_holds_back_the_rest()
+    {
+        await using var broker = await ScriptedBroker.StartAsync();
+        broker.ServerSettings = s =>
+        {
+            if (s.Subscription is { } subscription)
+            {
+                subscription.Fifo = true;
+            }
+        };
+        await using var transport = Transport(broker);
+        foreach (var id in new[] { "M1", "M2", "M3", "M4" })
+        {
+            broker.Offer("orders", id, id);
+        }
+
+        var handled = new List<string>();
+        var consumer = transport.CreateConsumer(new ConsumerSubscription("grp", "orders") { MaxConcurrency = 4 }, (m, _) =>
+        {
+            lock (handled)
+            {
+                handled.Add(m.MessageId);
+            }
+
+            return new(m.MessageId == "M2" ? ConsumeOutcome.Retry(TimeSpan.FromSeconds(7)) : ConsumeOutcome.Ack);
+        });
+        await consumer.StartAsync();
+        await broker.WaitForAsync(c => c.Count(x => x.Method == "ChangeInvisibleDuration") >= 3);
+        await consumer.StopAsync();
+
+        Assert.True(((GrpcPushConsumer)consumer).Current is null);
+        Assert.Equal(["M1", "M2"], handled);
+        Assert.Equal(["M1"], broker.CallsOf("AckMessage").SelectMany(c => c.As<AckMessageRequest>().Entries).Select(e => e.MessageId));
+        var held = broker.CallsOf("ChangeInvisibleDuration").Select(c => c.As<ChangeInvisibleDurationRequest>()).ToList();
+        Assert.Equal(["M2", "M3", "M4"], held.Select(r => r.MessageId));
+        Assert.All(held, r => Assert.Equal(TimeSpan.FromSeconds(7), r.InvisibleDuration.ToTimeSpan()));
+    }
+
+    [Fact]
     public async Task Graceful_stop_finishes_the_running_handler_hands_back_the_rest_and_can_start_again()
     {
         await using var broker = await ScriptedBroker.StartAsync();
