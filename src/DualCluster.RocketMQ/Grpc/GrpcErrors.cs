@@ -1,0 +1,124 @@
+using Apache.Rocketmq.V2;
+using DualCluster.Transport;
+using Google.Protobuf.Reflection;
+using Grpc.Core;
+using RmqStatus = Apache.Rocketmq.V2.Status;
+
+namespace DualCluster.RocketMQ.Grpc;
+
+/// <summary>
+/// Maps in-band RocketMQ status codes (fact sheet §2.6, §6.4) and gRPC failures to <see cref="ClusterTransportException"/>.
+/// </summary>
+internal static class GrpcErrors
+{
+    private static readonly EnumDescriptor CodeDescriptor = DefinitionReflection.Descriptor.FindTypeByName<EnumDescriptor>("Code");
+
+    /// <summary>Whether the code means success (OK, or MULTIPLE_RESULTS whose entries are checked one by one).</summary>
+    public static bool IsOk(Code code) => code is Code.Ok or Code.MultipleResults;
+
+    /// <summary>The protocol name of a code (<c>TOO_MANY_REQUESTS</c>), or its number when unknown.</summary>
+    public static string Name(Code code) =>
+        CodeDescriptor.FindValueByNumber((int)code)?.Name ?? ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Whether retrying the same request may succeed: throttling, timeouts and server-side faults.</summary>
+    public static bool IsTransient(Code code) => code switch
+    {
+        Code.TooManyRequests or Code.RequestTimeout => true,
+        Code.InternalError or Code.InternalServerError or Code.HaNotAvailable => true,
+        Code.ProxyTimeout or Code.MasterPersistenceTimeout or Code.SlavePersistenceTimeout => true,
+        // The proxy forgot this client (restart): a settings re-sync fixes it.
+        Code.UnrecognizedClientType => true,
+        _ => false,
+    };
+
+    /// <summary>Whether a gRPC failure is worth retrying.</summary>
+    public static bool IsTransient(StatusCode code) => code is StatusCode.Unavailable or StatusCode.DeadlineExceeded
+        or StatusCode.ResourceExhausted or StatusCode.Aborted or StatusCode.Internal or StatusCode.Unknown or StatusCode.Cancelled;
+
+    /// <summary>The exception for a non-OK in-band status.</summary>
+    public static ClusterTransportException FromStatus(ClusterRole role, RmqStatus? status, string operation)
+    {
+        var code = status?.Code ?? Code.Unspecified;
+        var text = string.IsNullOrEmpty(status?.Message) ? Name(code) : status.Message;
+        return new ClusterTransportException(role, Name(code), IsTransient(code), $"{operation} failed: {text}{Advice(code)}");
+    }
+
+    /// <summary>The exception for a transport-level failure.</summary>
+    public static ClusterTransportException FromRpc(ClusterRole role, RpcException exception, string operation, GrpcEndpoint endpoint)
+    {
+        if (FindTlsFailure(exception) is { } tls)
+        {
+            // A certificate the client does not trust fails every retry the same way: not transient.
+            return new(role, Name(exception.StatusCode), false,
+                $"{operation} to {endpoint.Key} failed: the TLS handshake was refused ({tls.Message}). Trust the server's certificate authority, " +
+                "or for a test cluster with a self-signed certificate set AllowInvalidCertificates to true; use http:// if the endpoint is plaintext.",
+                exception);
+        }
+
+        return new(role, Name(exception.StatusCode), IsTransient(exception.StatusCode),
+            $"{operation} to {endpoint.Key} failed at the transport: {exception.Status.Detail}{Advice(exception.StatusCode, endpoint)}", exception);
+    }
+
+    private static System.Security.Authentication.AuthenticationException? FindTlsFailure(Exception exception)
+    {
+        var depth = 0;
+        for (Exception? e = exception; e is not null && depth < 8; e = e.InnerException ?? (e as RpcException)?.Status.DebugException, depth++)
+        {
+            if (e is System.Security.Authentication.AuthenticationException tls)
+            {
+                return tls;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The status-code string of a gRPC failure: <c>GRPC_</c> + the gRPC code name (<c>GRPC_DEADLINE_EXCEEDED</c>).</summary>
+    public static string Name(StatusCode code) => code switch
+    {
+        StatusCode.OK => "GRPC_OK",
+        StatusCode.Cancelled => "GRPC_CANCELLED",
+        StatusCode.Unknown => "GRPC_UNKNOWN",
+        StatusCode.InvalidArgument => "GRPC_INVALID_ARGUMENT",
+        StatusCode.DeadlineExceeded => "GRPC_DEADLINE_EXCEEDED",
+        StatusCode.NotFound => "GRPC_NOT_FOUND",
+        StatusCode.AlreadyExists => "GRPC_ALREADY_EXISTS",
+        StatusCode.PermissionDenied => "GRPC_PERMISSION_DENIED",
+        StatusCode.ResourceExhausted => "GRPC_RESOURCE_EXHAUSTED",
+        StatusCode.FailedPrecondition => "GRPC_FAILED_PRECONDITION",
+        StatusCode.Aborted => "GRPC_ABORTED",
+        StatusCode.OutOfRange => "GRPC_OUT_OF_RANGE",
+        StatusCode.Unimplemented => "GRPC_UNIMPLEMENTED",
+        StatusCode.Internal => "GRPC_INTERNAL",
+        StatusCode.Unavailable => "GRPC_UNAVAILABLE",
+        StatusCode.DataLoss => "GRPC_DATA_LOSS",
+        StatusCode.Unauthenticated => "GRPC_UNAUTHENTICATED",
+        _ => "GRPC_" + ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>Throws unless <paramref name="status"/> is OK.</summary>
+    public static void ThrowIfNotOk(ClusterRole role, RmqStatus? status, string operation)
+    {
+        if (status is null || !IsOk(status.Code))
+        {
+            throw FromStatus(role, status, operation);
+        }
+    }
+
+    private static string Advice(StatusCode code, GrpcEndpoint endpoint) => code switch
+    {
+        StatusCode.Unavailable when endpoint.Tls => "; check the endpoint is reachable and serves TLS (use http:// for a plaintext endpoint)",
+        StatusCode.Unavailable => "; check the endpoint is reachable (use https:// if it only serves TLS)",
+        StatusCode.Unimplemented => "; the endpoint does not serve this RocketMQ 5.x RPC (is it a 4.x name server? then use Protocol Remoting)",
+        _ => "",
+    };
+
+    private static string Advice(Code code) => code switch
+    {
+        Code.Unauthorized => "; check AccessKey/SecretKey of this cluster",
+        Code.Forbidden => "; grant the role production/consumption permission on this topic or group",
+        Code.TopicNotFound => "; create the topic on this cluster first",
+        Code.ConsumerGroupNotFound => "; create the consumer group on this cluster first",
+        _ => "",
+    };
+}
