@@ -11,9 +11,10 @@ namespace DualCluster.Consuming;
 /// failure (design §2). Duplicates are acked and skipped; a key held elsewhere, or a store that cannot be
 /// reached, leaves the message unacked for redelivery.
 /// </summary>
-internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetrics metrics, ILogger logger)
+internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetrics metrics, ILogger logger, TimeProvider? time = null) : IDisposable
 {
     private const int CompleteAttempts = 3;
+    private readonly LeaseKeeper _leases = new(store, time ?? TimeProvider.System, metrics);
 
     public async ValueTask<ConsumeOutcome> RunAsync(
         ReceivedMessage message,
@@ -64,7 +65,12 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
                 return ConsumeOutcome.Retry(options.HeldElsewhereRetryDelay);
         }
 
-        var outcome = await HandleAsync(key, claim.FencingToken, message, group, handle, cancellationToken).ConfigureAwait(false);
+        ConsumeOutcome outcome;
+        using (_leases.Hold(storeKey, claim.FencingToken, options.Lease, group))
+        {
+            outcome = await HandleAsync(key, claim.FencingToken, message, group, handle, cancellationToken).ConfigureAwait(false);
+        }
+
         if (!outcome.Acknowledge)
         {
             try
@@ -109,6 +115,9 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
 
         return ConsumeOutcome.Ack;
     }
+
+    /// <summary>Stops renewing leases.</summary>
+    public void Dispose() => _leases.Dispose();
 
     private async ValueTask<ConsumeOutcome> HandleAsync(
         string key,
