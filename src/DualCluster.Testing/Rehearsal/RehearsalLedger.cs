@@ -124,8 +124,14 @@ public sealed class RehearsalLedger
     /// <summary>Records a send the producer facade reported as failed.</summary>
     public void RecordSendFailed(long sequence)
     {
-        Volatile.Write(ref _sent[Index(sequence)], SendFailed);
+        var i = Index(sequence);
+        Volatile.Write(ref _sent[i], SendFailed);
         Interlocked.Increment(ref _sendFailures);
+        if (Volatile.Read(ref _effects[i]) > 0)
+        {
+            // A stored copy was handled before the producer gave up.
+            Interlocked.Increment(ref _unconfirmed);
+        }
     }
 
     /// <summary>Records one handler effect.</summary>

@@ -218,7 +218,14 @@ internal sealed class RehearsalNode : IAsyncDisposable
                     await node.HangAsync().ConfigureAwait(false);
                 }
 
-                return await handler(message, cancellationToken).ConfigureAwait(false);
+                var outcome = await handler(message, cancellationToken).ConfigureAwait(false);
+                if (node._dead)
+                {
+                    // Died while the gate was finishing: a dead process neither acks nor gives the message back.
+                    await node.HangAsync().ConfigureAwait(false);
+                }
+
+                return outcome;
             });
 
         public ValueTask DisposeAsync() => inner.DisposeAsync();

@@ -339,15 +339,24 @@ internal sealed class RehearsalRun : IAsyncDisposable
 
     // ------------------------------------------------------------------ nodes
 
+    /// <summary>Starts a consumer node; never while a step or a flapping reload is being applied (a node started on an invalid configuration refuses to start, as it should).</summary>
     public async Task<RehearsalNode> JoinConsumerAsync(string id, CancellationToken cancellationToken)
     {
-        var node = await RehearsalNode.StartAsync(this, id, consumer: true, cancellationToken).ConfigureAwait(false);
-        lock (_nodes)
+        await _configuration.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            _consumers.Add(node);
-        }
+            var node = await RehearsalNode.StartAsync(this, id, consumer: true, cancellationToken).ConfigureAwait(false);
+            lock (_nodes)
+            {
+                _consumers.Add(node);
+            }
 
-        return node;
+            return node;
+        }
+        finally
+        {
+            _configuration.Release();
+        }
     }
 
     public void Crash(RehearsalNode node)
@@ -549,6 +558,7 @@ internal sealed class RehearsalRun : IAsyncDisposable
             ["DualCluster:Consumer:DrainGracePeriod"] = "00:00:01.500",
             ["DualCluster:Resilience:RetryBaseDelay"] = "00:00:00.050",
             ["DualCluster:Resilience:BreakerBreakDuration"] = "00:00:00.500",
+            ["DualCluster:Resilience:BreakerFailureRatio"] = "1",
         };
         foreach (var (key, value) in FaultSettings)
         {

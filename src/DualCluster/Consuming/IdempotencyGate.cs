@@ -87,6 +87,7 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
             return outcome;
         }
 
+        var completing = Stopwatch.GetTimestamp();
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -98,10 +99,16 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
 
                 break;
             }
-            catch (Exception ex) when (attempt < CompleteAttempts)
+            catch (Exception ex) when (attempt < CompleteAttempts || Stopwatch.GetElapsedTime(completing) < options.Lease / 2)
             {
+                // The handler ran: keep trying while the claim can still be completed (a short store outage must not
+                // leave the key unrecorded, or a second copy of the message would run the handler again).
                 metrics.StoreErrors.Add(1, groupTag);
                 ConsumerLog.StoreUnavailable(logger, ex, group, key);
+                if (attempt >= CompleteAttempts)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(500, 10 << Math.Min(attempt - CompleteAttempts, 6))), CancellationToken.None).ConfigureAwait(false);
+                }
             }
             catch (Exception ex)
             {
