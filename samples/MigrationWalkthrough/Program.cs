@@ -182,7 +182,7 @@ else
 
     foreach (var entry in result.DuplicatedMessages)
     {
-        Console.WriteLine($"  duplicated #{entry.Sequence} key {entry.IdempotencyKey} ({entry.Effects} effects)");
+        Console.WriteLine($"  duplicated #{entry.Sequence} key {entry.IdempotencyKey} ({entry.Effects} effects){(entry.History.Count == 0 ? "" : ": " + string.Join("; ", entry.History))}");
     }
 
     Console.WriteLine($"figures: {result.MessagesPerSecond:F0} msg/s over {result.Elapsed.TotalSeconds:F1} s, p99 end-to-end {result.EndToEndLatency.P99.TotalMilliseconds:F1} ms, " +

@@ -95,12 +95,12 @@ public abstract class RehearsalFault
     /// redelivers the message to another node while the first is still working on it.
     /// </summary>
     /// <param name="share">Share of messages that are slow (default 0.002).</param>
-    /// <param name="lease">The fleet's <c>Idempotency:Lease</c> during the run (default 1 s); a slow handler takes three times as long.</param>
+    /// <param name="lease">The fleet's <c>Idempotency:Lease</c> during the run (default 2 s); a slow handler takes twice as long.</param>
     public static RehearsalFault SlowHandler(double share = 0.002, TimeSpan? lease = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(share, 0d);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(share, 1d);
-        return new SlowHandlerFault(share, Positive(lease ?? TimeSpan.FromSeconds(1)));
+        return new SlowHandlerFault(share, Positive(lease ?? TimeSpan.FromSeconds(2)));
     }
 
     /// <summary>Every node's clock (its <see cref="TimeProvider"/>) is off by up to <paramref name="maxSkew"/> either way.</summary>

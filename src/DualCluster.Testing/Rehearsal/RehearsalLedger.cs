@@ -23,6 +23,7 @@ public sealed class RehearsalLedger
     private readonly int[] _effects;
     private readonly Guid[] _keys;
     private readonly ConcurrentDictionary<long, string> _otherKeys = new();
+    private readonly ConcurrentDictionary<long, ConcurrentQueue<string>>? _history;
     private readonly LatencyHistogram _latency = new();
     private long _sentOld;
     private long _sentNew;
@@ -42,7 +43,11 @@ public sealed class RehearsalLedger
         _sent = new byte[capacity + 1];
         _effects = new int[capacity + 1];
         _keys = new Guid[capacity + 1];
+        _history = capacity <= HistoryLimit ? new() : null;
     }
+
+    /// <summary>Up to this many messages, the ledger keeps where each effect came from (reported with duplicates).</summary>
+    public const int HistoryLimit = 100_000;
 
     /// <summary>The highest sequence number the ledger tracks.</summary>
     public int Capacity { get; }
@@ -139,9 +144,22 @@ public sealed class RehearsalLedger
     /// <param name="cluster">The cluster that delivered it.</param>
     /// <param name="latency">Send start to effect.</param>
     /// <returns>True for the first effect of the message; false for a duplicate effect.</returns>
-    public bool RecordHandled(long sequence, ClusterRole cluster, TimeSpan latency)
+    public bool RecordHandled(long sequence, ClusterRole cluster, TimeSpan latency) => RecordHandled(sequence, cluster, latency, null);
+
+    /// <summary>Records one handler effect and, for runs of up to <see cref="HistoryLimit"/> messages, where it came from.</summary>
+    /// <param name="sequence">The message's sequence number.</param>
+    /// <param name="cluster">The cluster that delivered it.</param>
+    /// <param name="latency">Send start to effect.</param>
+    /// <param name="origin">Where the effect came from (node, attempt…), kept for the report of duplicates.</param>
+    /// <returns>True for the first effect of the message; false for a duplicate effect.</returns>
+    public bool RecordHandled(long sequence, ClusterRole cluster, TimeSpan latency, string? origin)
     {
         var i = Index(sequence);
+        if (origin is not null && _history is not null)
+        {
+            _history.GetOrAdd(sequence, static _ => new ConcurrentQueue<string>()).Enqueue(origin);
+        }
+
         Interlocked.Increment(ref cluster == ClusterRole.Old ? ref _handledOld : ref _handledNew);
         var effects = Interlocked.Increment(ref _effects[i]);
         if (effects > 1)
@@ -178,7 +196,10 @@ public sealed class RehearsalLedger
             var effects = Volatile.Read(ref _effects[i]);
             if (match(sent, effects))
             {
-                found.Add(new LedgerEntry(i, KeyOf(i), sent switch { OnOld => ClusterRole.Old, OnNew => ClusterRole.New, _ => null }, effects));
+                found.Add(new LedgerEntry(i, KeyOf(i), sent switch { OnOld => ClusterRole.Old, OnNew => ClusterRole.New, _ => null }, effects)
+                {
+                    History = _history is not null && _history.TryGetValue(i, out var history) ? [.. history] : [],
+                });
             }
         }
 
@@ -203,4 +224,8 @@ public sealed class RehearsalLedger
 /// <param name="IdempotencyKey">The key the producer facade stamped; null when the send was never acknowledged.</param>
 /// <param name="SentTo">The cluster that acknowledged the send; null when none did.</param>
 /// <param name="Effects">How many handler effects it has.</param>
-public sealed record LedgerEntry(long Sequence, string? IdempotencyKey, ClusterRole? SentTo, int Effects);
+public sealed record LedgerEntry(long Sequence, string? IdempotencyKey, ClusterRole? SentTo, int Effects)
+{
+    /// <summary>Where each effect came from (runs of up to <see cref="RehearsalLedger.HistoryLimit"/> messages).</summary>
+    public IReadOnlyList<string> History { get; init; } = [];
+}

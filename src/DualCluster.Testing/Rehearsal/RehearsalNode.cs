@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Globalization;
 using DualCluster.Transport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -147,7 +148,11 @@ internal sealed class RehearsalNode : IAsyncDisposable
         }
 
         _run.HandlerLatency.Record(Stopwatch.GetElapsedTime(started));
-        _run.Ledger.RecordHandled(sequence, context.Message.Cluster, Stopwatch.GetElapsedTime(sentAt));
+        _run.Ledger.RecordHandled(
+            sequence,
+            context.Message.Cluster,
+            Stopwatch.GetElapsedTime(sentAt),
+            string.Create(CultureInfo.InvariantCulture, $"{_run.Traffic.Elapsed.TotalMilliseconds:0} ms: {Id} from {context.Message.Cluster} attempt {context.Message.DeliveryAttempt} token {context.FencingToken}"));
     }
 
     /// <summary>Never returns until the rehearsal tears the fleet down (then throws).</summary>

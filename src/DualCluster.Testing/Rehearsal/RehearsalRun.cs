@@ -108,7 +108,9 @@ internal sealed class RehearsalRun : IAsyncDisposable
 
     public TimeSpan ClockOffsetOf(string nodeId) => ClockOffsets?.Invoke(nodeId) ?? TimeSpan.Zero;
 
-    public void Note(string text) => _notes[Math.Clamp(Volatile.Read(ref _stepIndex), 0, _notes.Count - 1)].Enqueue(text);
+    public void Note(string text) =>
+        _notes[Math.Clamp(Volatile.Read(ref _stepIndex), 0, _notes.Count - 1)].Enqueue(
+            string.Create(CultureInfo.InvariantCulture, $"{Traffic.Elapsed.TotalMilliseconds,6:0} ms {text}"));
 
     public string NextStormNodeId(Random random) =>
         string.Create(CultureInfo.InvariantCulture, $"consumer-storm-{Interlocked.Increment(ref _stormIds)}-{random.Next(1000)}");

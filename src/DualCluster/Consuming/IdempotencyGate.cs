@@ -45,7 +45,7 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
             metrics.StoreErrors.Add(1, groupTag);
             metrics.Postponed.Add(1, cluster, groupTag);
             ConsumerLog.StoreUnavailable(logger, ex, group, key);
-            return ConsumeOutcome.Retry(options.HeldElsewhereRetryDelay);
+            return ConsumeOutcome.Retry(Postponement(options, message.DeliveryAttempt));
         }
 
         if (claim.PayloadMismatch)
@@ -62,7 +62,7 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
                 return ConsumeOutcome.Ack;
             case ClaimStatus.HeldElsewhere:
                 metrics.Postponed.Add(1, cluster, groupTag);
-                return ConsumeOutcome.Retry(options.HeldElsewhereRetryDelay);
+                return ConsumeOutcome.Retry(Postponement(options, message.DeliveryAttempt));
         }
 
         ConsumeOutcome outcome;
@@ -121,6 +121,20 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         }
 
         return ConsumeOutcome.Ack;
+    }
+
+    /// <summary>
+    /// How long to postpone a message whose key is held elsewhere (or whose store is unreachable). Every postponement
+    /// is a delivery attempt, so the delay doubles with the attempt (up to 32 × the base, and at most the lease):
+    /// a key held by a crashed node must lapse long before the broker dead-letters the message (found by the
+    /// rehearsal's 1 M soak: a copy postponed 16 times at a fixed 200 ms went to the dead-letter queue unhandled).
+    /// </summary>
+    internal static TimeSpan Postponement(IdempotencyOptions options, int deliveryAttempt)
+    {
+        var baseDelay = options.HeldElsewhereRetryDelay;
+        var delay = baseDelay * (1 << Math.Clamp(deliveryAttempt - 1, 0, 5));
+        var cap = options.Lease > baseDelay ? options.Lease : baseDelay;
+        return delay < cap ? delay : cap;
     }
 
     /// <summary>Stops renewing leases.</summary>

@@ -7,7 +7,7 @@ namespace DualCluster.Consuming;
 /// <summary>
 /// Renews the idempotency leases of handlers still running, so a handler slower than
 /// <see cref="IdempotencyOptions.Lease"/> keeps its key and the redelivered copy waits instead of running a second
-/// time. One timer per gate scans the claims held; a claim is renewed once a third of its lease has passed since it
+/// time. One timer per gate scans the claims held; a claim is renewed once a quarter of its lease has passed since it
 /// was taken or last renewed. Stores that cannot renew (<see cref="IIdempotencyStore.RenewAsync"/> answers false) are
 /// left alone. Thread-safe.
 /// </summary>
@@ -25,7 +25,7 @@ internal sealed class LeaseKeeper(IIdempotencyStore store, TimeProvider time, Du
     {
         var id = Interlocked.Increment(ref _nextId);
         _held[id] = new Held(storeKey, fencingToken, lease, group, time.GetTimestamp());
-        EnsureTimer(lease / 4);
+        EnsureTimer(lease / 6);
         return new Handle(this, id);
     }
 
@@ -59,7 +59,7 @@ internal sealed class LeaseKeeper(IIdempotencyStore store, TimeProvider time, Du
         var now = time.GetTimestamp();
         foreach (var (_, held) in _held)
         {
-            if (held.Stopped || time.GetElapsedTime(Volatile.Read(ref held.RenewedAt), now) < held.Lease / 3
+            if (held.Stopped || time.GetElapsedTime(Volatile.Read(ref held.RenewedAt), now) < held.Lease / 4
                 || Interlocked.CompareExchange(ref held.Renewing, 1, 0) != 0)
             {
                 continue;

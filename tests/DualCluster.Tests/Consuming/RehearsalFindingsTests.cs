@@ -154,4 +154,30 @@ public sealed class RehearsalFindingsTests
         Assert.True(await store.CompleteAsync("k", next.FencingToken, TimeSpan.FromMinutes(1)));
         Assert.False(await store.RenewAsync("k", next.FencingToken, lease)); // completed
     }
+
+    [Fact]
+    public async Task A_key_held_elsewhere_is_postponed_longer_with_every_attempt_so_the_lease_lapses_before_the_dead_letter_queue()
+    {
+        // Found by the 1 M soak: a copy postponed at a fixed 200 ms used up its 16 delivery attempts while a crashed
+        // node's claim (2 s lease) was still live, and went to the dead-letter queue never handled.
+        var store = new InMemoryIdempotencyStore();
+        await store.TryClaimAsync("held-group:key-1", TimeSpan.FromMinutes(5));
+        await using var cluster = new FakeCluster(
+            FakeCluster.Settings("n1", 0, 0, extra: [("DualCluster:Idempotency:HeldElsewhereRetryDelay", "00:00:00.200"), ("DualCluster:Idempotency:Lease", "00:00:02")]),
+            b => b.AddConsumer("held-group", "orders", (_, _) => Task.CompletedTask).UseIdempotencyStore(_ => store));
+        var consumer = await StartAsync(cluster);
+        var old = cluster.Old.Consumers.Single(c => c.Running);
+
+        var delays = new List<TimeSpan>();
+        for (var attempt = 1; attempt <= 16; attempt++)
+        {
+            delays.Add((await old.DeliverAsync("a", "key-1", attempt)).RetryDelay!.Value);
+        }
+
+        Assert.Equal(TimeSpan.FromMilliseconds(200), delays[0]);
+        Assert.Equal(TimeSpan.FromMilliseconds(400), delays[1]);
+        Assert.Equal(TimeSpan.FromSeconds(2), delays[^1]); // capped at the lease
+        Assert.True(delays.Take(15).Aggregate(TimeSpan.Zero, (a, b) => a + b) > TimeSpan.FromSeconds(2) * 5, "the postponements before the last attempt must outlast the lease several times");
+        await consumer.StopAsync(CancellationToken.None);
+    }
 }

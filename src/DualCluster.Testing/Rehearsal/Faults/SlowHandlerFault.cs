@@ -3,7 +3,7 @@ using System.Globalization;
 namespace DualCluster.Testing;
 
 internal sealed class SlowHandlerFault(double share, TimeSpan lease)
-    : RehearsalFault(FaultName, $"{share:P1} of handlers take {Ms(lease * 3)}, three times the {Ms(lease)} lease (and longer than the invisible duration)")
+    : RehearsalFault(FaultName, $"{share:P1} of handlers take {Ms(lease * 2)}, twice the {Ms(lease)} lease (and longer than the invisible duration)")
 {
     public const string FaultName = "slow-handler";
     private readonly uint _modulus = (uint)Math.Max(1, Math.Round(1 / share));
@@ -23,9 +23,9 @@ internal sealed class SlowHandlerFault(double share, TimeSpan lease)
 
         if (Interlocked.Increment(ref _slowRuns) == 1)
         {
-            run.Note($"{Name}: first slow handler (message {sequence}, {Ms(lease * 3)})");
+            run.Note($"{Name}: first slow handler (message {sequence}, {Ms(lease * 2)})");
         }
 
-        await Task.Delay(lease * 3, cancellationToken).ConfigureAwait(false);
+        await Task.Delay(lease * 2, cancellationToken).ConfigureAwait(false);
     }
 }
