@@ -21,6 +21,9 @@ internal sealed record ScenarioOptions
     public IReadOnlyList<RehearsalStep> Plan { get; init; } = RehearsalStep.FiveStepsWithRollbacks;
 
     public bool SafeOrderGuard { get; init; } = true;
+
+    /// <summary>Keep every effect's origin, whatever the run's size (reported with duplicates).</summary>
+    public bool History { get; init; }
 }
 
 /// <summary>
@@ -40,6 +43,7 @@ internal sealed class MigrationScenario(ScenarioOptions options)
             Plan = options.Plan,
             SafeOrderGuard = options.SafeOrderGuard,
             StepTimeout = TimeSpan.FromMinutes(5),
+            KeepEffectHistory = options.History ? true : null,
         };
         foreach (var fault in options.Faults ?? [RehearsalFault.AckLost(options.AckLoss), RehearsalFault.SendTimeoutAfterStore(3)])
         {

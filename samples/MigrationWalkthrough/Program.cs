@@ -18,6 +18,9 @@ for (var i = 0; i < args.Length; i++)
         case "--json":
             json = true;
             break;
+        case "--history":
+            options = options with { History = true };
+            break;
         case "--no-guard":
             options = options with { SafeOrderGuard = false };
             break;
@@ -66,7 +69,7 @@ for (var i = 0; i < args.Length; i++)
             break;
         case "--help" or "-h":
             Console.WriteLine("usage: MigrationWalkthrough [--messages N (>= 5, default 20000)] [--seed S] [--faults LIST|all|none] [--rate MSG_PER_S (0 = max)]");
-            Console.WriteLine("                           [--plan five|rollbacks|producers-first|leave-old-with-backlog] [--no-guard] [--json]");
+            Console.WriteLine("                           [--plan five|rollbacks|producers-first|leave-old-with-backlog] [--no-guard] [--history] [--json]");
             Console.WriteLine($"faults: {string.Join(", ", RehearsalFault.Names)}");
             return 0;
         default:

@@ -37,16 +37,23 @@ public sealed class RehearsalLedger
     /// <summary>Creates a ledger for sequence numbers 1..<paramref name="capacity"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is below 1.</exception>
     public RehearsalLedger(int capacity)
+        : this(capacity, capacity <= HistoryLimit)
+    {
+    }
+
+    /// <summary>Creates a ledger for sequence numbers 1..<paramref name="capacity"/>, keeping each effect's origin or not.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is below 1.</exception>
+    public RehearsalLedger(int capacity, bool keepHistory)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Capacity = capacity;
         _sent = new byte[capacity + 1];
         _effects = new int[capacity + 1];
         _keys = new Guid[capacity + 1];
-        _history = capacity <= HistoryLimit ? new() : null;
+        _history = keepHistory ? new() : null;
     }
 
-    /// <summary>Up to this many messages, the ledger keeps where each effect came from (reported with duplicates).</summary>
+    /// <summary>Up to this many messages, the ledger keeps where each effect came from (reported with duplicates) unless told otherwise.</summary>
     public const int HistoryLimit = 100_000;
 
     /// <summary>The highest sequence number the ledger tracks.</summary>

@@ -73,6 +73,12 @@ public sealed class RehearsalOptions
     /// </summary>
     public Func<IBacklogProbe, IBacklogProbe>? BacklogProbe { get; set; }
 
+    /// <summary>
+    /// Whether the ledger keeps where every effect came from (node, cluster, attempt, fencing token, time), reported
+    /// with each duplicated message. Null (default): only for runs of up to <see cref="RehearsalLedger.HistoryLimit"/> messages.
+    /// </summary>
+    public bool? KeepEffectHistory { get; set; }
+
     /// <summary>The topic (default <c>rehearsal</c>). The consumer group gets a unique name per run.</summary>
     public string Topic { get; set; } = "rehearsal";
 

@@ -35,7 +35,7 @@ internal sealed class RehearsalRun : IAsyncDisposable
         Options = options;
         Old = new InMemoryBroker(new InMemoryBrokerOptions { Name = "old", Seed = options.Seed });
         New = new InMemoryBroker(new InMemoryBrokerOptions { Name = "new", Seed = options.Seed + 1 });
-        Ledger = new RehearsalLedger(options.Messages);
+        Ledger = new RehearsalLedger(options.Messages, options.KeepEffectHistory ?? options.Messages <= RehearsalLedger.HistoryLimit);
         Store = options.IdempotencyStore ?? (_ownedStore = new InMemoryIdempotencyStore());
         Group = "rehearsal-" + Guid.NewGuid().ToString("N")[..12];
         Traffic = new RehearsalTraffic(options.Messages, options.MessagesPerSecond);
