@@ -40,6 +40,10 @@ public class PostgreSqlStoreBenchmarks
     [Benchmark(OperationsPerInvoke = StoreWorkload.Callers * StoreWorkload.PerCaller)]
     public Task Callers16() => StoreWorkload.ConcurrentAsync(_store, _run, StoreWorkload.Callers, StoreWorkload.PerCaller);
 
+    /// <summary>The same 16 callers through <see cref="DualCluster.Idempotency.CoalescingIdempotencyStore"/> (what DI registers by default).</summary>
+    [Benchmark(OperationsPerInvoke = StoreWorkload.Callers * StoreWorkload.PerCaller)]
+    public Task Callers16Coalesced() => StoreWorkload.ConcurrentAsync(new DualCluster.Idempotency.CoalescingIdempotencyStore(_store), _run, StoreWorkload.Callers, StoreWorkload.PerCaller);
+
     [Benchmark(OperationsPerInvoke = StoreWorkload.Callers * StoreWorkload.BatchSize)]
     public Task BatchedCallers16() => StoreWorkload.ConcurrentBatchesAsync(_store, _run, StoreWorkload.Callers, StoreWorkload.BatchSize);
 }

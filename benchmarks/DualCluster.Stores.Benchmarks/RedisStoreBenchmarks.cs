@@ -46,6 +46,10 @@ public class RedisStoreBenchmarks
     [Benchmark(OperationsPerInvoke = StoreWorkload.Callers * StoreWorkload.PerCaller)]
     public Task Callers16() => StoreWorkload.ConcurrentAsync(_store, _run, StoreWorkload.Callers, StoreWorkload.PerCaller);
 
+    /// <summary>The same 16 callers through <see cref="DualCluster.Idempotency.CoalescingIdempotencyStore"/> (what DI registers by default).</summary>
+    [Benchmark(OperationsPerInvoke = StoreWorkload.Callers * StoreWorkload.PerCaller)]
+    public Task Callers16Coalesced() => StoreWorkload.ConcurrentAsync(new DualCluster.Idempotency.CoalescingIdempotencyStore(_store), _run, StoreWorkload.Callers, StoreWorkload.PerCaller);
+
     [Benchmark(OperationsPerInvoke = StoreWorkload.BatchSize)]
     public Task BatchedSingleCaller() => StoreWorkload.BatchAsync(_store, _run, StoreWorkload.BatchSize);
 

@@ -40,8 +40,9 @@ public static class PostgreSqlDualClusterBuilderExtensions
         return builder.UseIdempotencyStore(sp =>
         {
             var store = sp.GetRequiredService<PostgreSqlIdempotencyStore>();
-            var cache = sp.GetRequiredService<IOptions<PostgreSqlIdempotencyStoreOptions>>().Value.LocalCache;
-            return cache is { Enabled: true } ? new LocalCacheIdempotencyStore(store, cache, sp.GetService<TimeProvider>()) : store;
+            var options = sp.GetRequiredService<IOptions<PostgreSqlIdempotencyStoreOptions>>().Value;
+            IIdempotencyStore composed = options.CoalesceConcurrentCalls ? new CoalescingIdempotencyStore(store) : store;
+            return options.LocalCache is { Enabled: true } cache ? new LocalCacheIdempotencyStore(composed, cache, sp.GetService<TimeProvider>()) : composed;
         });
     }
 

@@ -43,6 +43,13 @@ public sealed partial class PostgreSqlIdempotencyStoreOptions
     /// </summary>
     public bool SynchronousCommit { get; set; } = true;
 
+    /// <summary>
+    /// Sends claims and completions that arrive while another call is in flight together, as one batch call
+    /// (<see cref="DualCluster.Idempotency.CoalescingIdempotencyStore"/>): a consumer running many handlers at once
+    /// pays one round trip per batch instead of one per message. On by default; a call never waits for a batch to fill.
+    /// </summary>
+    public bool CoalesceConcurrentCalls { get; set; } = true;
+
     /// <summary>An optional in-process cache of completed keys in front of PostgreSQL. Off by default.</summary>
     public LocalCacheOptions LocalCache { get; set; } = new();
 

@@ -35,8 +35,9 @@ public static class RedisDualClusterBuilderExtensions
         return builder.UseIdempotencyStore(sp =>
         {
             var store = sp.GetRequiredService<RedisIdempotencyStore>();
-            var cache = sp.GetRequiredService<IOptions<RedisIdempotencyStoreOptions>>().Value.LocalCache;
-            return cache is { Enabled: true } ? new LocalCacheIdempotencyStore(store, cache, sp.GetService<TimeProvider>()) : store;
+            var options = sp.GetRequiredService<IOptions<RedisIdempotencyStoreOptions>>().Value;
+            IIdempotencyStore composed = options.CoalesceConcurrentCalls ? new CoalescingIdempotencyStore(store) : store;
+            return options.LocalCache is { Enabled: true } cache ? new LocalCacheIdempotencyStore(composed, cache, sp.GetService<TimeProvider>()) : composed;
         });
     }
 

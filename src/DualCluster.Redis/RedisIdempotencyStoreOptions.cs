@@ -20,6 +20,13 @@ public sealed class RedisIdempotencyStoreOptions
     /// <summary>The Redis database number; -1 (default) uses the connection's default database.</summary>
     public int Database { get; set; } = -1;
 
+    /// <summary>
+    /// Sends claims and completions that arrive while another call is in flight together, as one batch call
+    /// (<see cref="DualCluster.Idempotency.CoalescingIdempotencyStore"/>): a consumer running many handlers at once
+    /// pays one round trip per batch instead of one per message. On by default; a call never waits for a batch to fill.
+    /// </summary>
+    public bool CoalesceConcurrentCalls { get; set; } = true;
+
     /// <summary>An optional in-process cache of completed keys in front of Redis. Off by default.</summary>
     public LocalCacheOptions LocalCache { get; set; } = new();
 

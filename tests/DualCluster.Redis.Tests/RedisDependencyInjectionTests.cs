@@ -22,8 +22,21 @@ public sealed class RedisDependencyInjectionTests(RedisServerFixture fixture) : 
 
         var store = host.Services.GetRequiredService<IIdempotencyStore>();
 
-        Assert.IsType<RedisIdempotencyStore>(store);
+        // Concurrent single-key calls are batched in front of Redis by default.
+        Assert.IsType<RedisIdempotencyStore>(Assert.IsType<CoalescingIdempotencyStore>(store).Inner);
         Assert.Equal(ClaimStatus.Acquired, (await store.TryClaimAsync(Guid.NewGuid().ToString(), TimeSpan.FromMinutes(1))).Status);
+    }
+
+    [Fact]
+    public void Batching_of_concurrent_calls_can_be_switched_off()
+    {
+        using var host = BuildHost(s => s.AddDualCluster(_ => { }).UseRedisIdempotencyStore(o =>
+        {
+            o.Configuration = fixture.Server.ConnectionString;
+            o.CoalesceConcurrentCalls = false;
+        }));
+
+        Assert.IsType<RedisIdempotencyStore>(host.Services.GetRequiredService<IIdempotencyStore>());
     }
 
     [Fact]
@@ -36,7 +49,7 @@ public sealed class RedisDependencyInjectionTests(RedisServerFixture fixture) : 
             s.AddDualCluster(_ => { }).UseRedisIdempotencyStore(o => o.KeyPrefix = "shared:");
         });
 
-        var store = (RedisIdempotencyStore)host.Services.GetRequiredService<IIdempotencyStore>();
+        var store = host.Services.GetRequiredService<RedisIdempotencyStore>();
         await store.TryClaimAsync("k", TimeSpan.FromMinutes(1));
 
         Assert.Same(multiplexer, store.Multiplexer);
@@ -58,7 +71,7 @@ public sealed class RedisDependencyInjectionTests(RedisServerFixture fixture) : 
         await store.CompleteAsync(key, claim.FencingToken, TimeSpan.FromMinutes(1));
 
         var cache = Assert.IsType<LocalCacheIdempotencyStore>(store);
-        Assert.IsType<RedisIdempotencyStore>(cache.Inner);
+        Assert.IsType<RedisIdempotencyStore>(Assert.IsType<CoalescingIdempotencyStore>(cache.Inner).Inner);
         Assert.Equal(1, cache.Count);
     }
 

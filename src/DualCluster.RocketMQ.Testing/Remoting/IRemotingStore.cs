@@ -31,9 +31,13 @@ internal interface IRemotingStore
 
     long GetMinOffset(string topic, int queueId);
 
+    /// <summary>Next offset of the queue; for <c>SCHEDULE_TOPIC_XXXX</c> queue <c>level − 1</c>, how many messages were ever scheduled at that level.</summary>
     long GetMaxOffset(string topic, int queueId);
 
     long SearchOffset(string topic, int queueId, long timestampMs);
+
+    /// <summary>Per delay level, how many scheduled messages are due already (the schedule service's progress, GET_ALL_DELAY_OFFSET).</summary>
+    IReadOnlyDictionary<int, long> GetDelayOffsets();
 
     /// <summary>Moves the message at (topic, queue, offset) to the group's retry topic after the delay of <paramref name="delayLevel"/>, or to its dead-letter topic.</summary>
     /// <exception cref="RemotingStoreException">The message is unknown.</exception>

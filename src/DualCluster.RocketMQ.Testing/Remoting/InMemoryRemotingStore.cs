@@ -16,6 +16,8 @@ internal sealed class InMemoryRemotingStore(InMemoryBroker broker, RemotingLoopb
         MessageConst.Wait, MessageConst.StartDeliverTime, MessageProperties.IdempotencyKey,
     };
 
+    private readonly ScheduleLog _schedule = new();
+
     public InMemoryBroker Broker => broker;
 
     public int GetQueueCount(string topic) => broker.GetQueueCount(topic);
@@ -61,6 +63,7 @@ internal sealed class InMemoryRemotingStore(InMemoryBroker broker, RemotingLoopb
         {
             outgoing.DeliveryTime = now + DelayOf(delayLevel);
         }
+
         else if (properties.TryGetValue(MessageConst.StartDeliverTime, out var at) && long.TryParse(at, System.Globalization.CultureInfo.InvariantCulture, out var atMs))
         {
             outgoing.DeliveryTime = DateTimeOffset.FromUnixTimeMilliseconds(atMs);
@@ -69,6 +72,11 @@ internal sealed class InMemoryRemotingStore(InMemoryBroker broker, RemotingLoopb
         var id = properties.TryGetValue(MessageConst.UniqKey, out var uniq) ? uniq : null;
         var born = message.BornTimestamp > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(message.BornTimestamp) : (DateTimeOffset?)null;
         var result = Map(() => broker.Send(outgoing, id, queueId < 0 ? null : queueId, born));
+        if (delayLevel > 0)
+        {
+            _schedule.Add(LevelOf(delayLevel), now + DelayOf(delayLevel));
+        }
+
         return (result.QueueId, result.QueueOffset);
     }
 
@@ -106,7 +114,11 @@ internal sealed class InMemoryRemotingStore(InMemoryBroker broker, RemotingLoopb
 
     public long GetMinOffset(string topic, int queueId) => broker.TopicExists(topic) ? Map(() => broker.GetMinOffset(topic, queueId)) : 0;
 
-    public long GetMaxOffset(string topic, int queueId) => broker.TopicExists(topic) ? Map(() => broker.GetMaxOffset(topic, queueId)) : 0;
+    public long GetMaxOffset(string topic, int queueId) =>
+        topic == MessageConst.ScheduleTopic ? _schedule.Scheduled(queueId + 1)
+        : broker.TopicExists(topic) ? Map(() => broker.GetMaxOffset(topic, queueId)) : 0;
+
+    public IReadOnlyDictionary<int, long> GetDelayOffsets() => _schedule.Progress(broker.TimeProvider.GetUtcNow());
 
     public long SearchOffset(string topic, int queueId, long timestampMs)
     {
@@ -140,15 +152,21 @@ internal sealed class InMemoryRemotingStore(InMemoryBroker broker, RemotingLoopb
             return;
         }
 
-        var level = delayLevel == 0 ? 3 + message.ReconsumeTimes : delayLevel;
+        var level = LevelOf(delayLevel == 0 ? 3 + message.ReconsumeTimes : delayLevel);
+        var now = broker.TimeProvider.GetUtcNow();
         Map(() => broker.SendBack(group, message, DelayOf(level), maxReconsumeTimes));
+        if (message.ReconsumeTimes < maxReconsumeTimes)
+        {
+            // Not dead-lettered: like Apache, the retry copy waits in SCHEDULE_TOPIC_XXXX until its level is due.
+            _schedule.Add(level, now + DelayOf(level));
+        }
     }
 
-    private TimeSpan DelayOf(int level)
-    {
-        var levels = options.DelayLevels is { Count: > 0 } custom ? custom : MessageConst.DelayLevels;
-        return levels[Math.Clamp(level, 1, levels.Count) - 1];
-    }
+    private IReadOnlyList<TimeSpan> Levels => options.DelayLevels is { Count: > 0 } custom ? custom : MessageConst.DelayLevels;
+
+    private int LevelOf(int level) => Math.Clamp(level, 1, Levels.Count);
+
+    private TimeSpan DelayOf(int level) => Levels[LevelOf(level) - 1];
 
     private static MessageRecord ToRecord(StoredMessage message)
     {

@@ -65,6 +65,7 @@ internal sealed class LoopbackBroker
                 RequestCode.SearchOffsetByTimestamp => SearchOffset(request),
                 RequestCode.ConsumerSendMsgBack => SendBack(request),
                 RequestCode.GetConsumeStats => ConsumeStats(request),
+                RequestCode.GetAllDelayOffset => DelayOffsets(request),
                 RequestCode.CheckClientConfig => RemotingCommand.CreateResponse(request, ResponseCode.Success),
                 _ => RemotingCommand.CreateResponse(request, ResponseCode.RequestCodeNotSupported, $" request type {request.Code} not supported"),
             };
@@ -386,6 +387,15 @@ internal sealed class LoopbackBroker
         var maxReconsume = request.GetInt("maxReconsumeTimes") ?? 16;
         _store.SendBack(request.GetExt("group")!, position.Topic, position.QueueId, position.Offset, ParseInt(request.GetExt("delayLevel")!, "delayLevel"), maxReconsume);
         return RemotingCommand.CreateResponse(request, ResponseCode.Success);
+    }
+
+    /// <summary>The schedule service's progress per level, as Apache returns its delayOffset.json (fastjson: bare integer keys, pretty-printed).</summary>
+    private RemotingCommand DelayOffsets(RemotingCommand request)
+    {
+        var table = string.Join(',', _store.GetDelayOffsets().OrderBy(p => p.Key).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key}:{p.Value}")));
+        var response = RemotingCommand.CreateResponse(request, ResponseCode.Success);
+        response.Body = Encoding.UTF8.GetBytes("{\n\t\"offsetTable\":{" + table + "}\n}");
+        return response;
     }
 
     private RemotingCommand ConsumeStats(RemotingCommand request)

@@ -15,6 +15,8 @@ namespace DualCluster.RocketMQ.Remoting;
 internal sealed class RemotingConsumer : IClusterConsumer
 {
     private static readonly TimeSpan PullErrorDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan ForcedStopRetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan ForcedStopGrace = TimeSpan.FromSeconds(10);
 
     private readonly RemotingClient _client;
     private readonly ClusterMessageHandler _handler;
@@ -513,14 +515,22 @@ internal sealed class RemotingConsumer : IClusterConsumer
                 {
                     outcome = await _handler(message, handlers.Token).ConfigureAwait(false);
                 }
-                catch (Exception) when (!handlers.IsCancellationRequested)
+                catch (Exception)
                 {
                     outcome = ConsumeOutcome.Retry();
                 }
 
                 if (handlers.IsCancellationRequested)
                 {
-                    // Forced stop: the outcome is ignored and the message stays unsettled (redelivered).
+                    // Forced stop: whatever the handler returned, it did not finish in time, so the message is
+                    // never acked. It goes back through the retry topic (§2.9) so the next delivery counts as the
+                    // next attempt — a message that always outlives a stop still reaches the dead-letter queue
+                    // after the max attempts. If the send-back fails it stays uncommitted and is pulled again.
+                    if (await SendBackAsync(queue, record, message, ConsumeOutcome.Retry(ForcedStopRetryDelay)).ConfigureAwait(false))
+                    {
+                        queue.Settled(record.QueueOffset);
+                    }
+
                     return;
                 }
 
@@ -642,7 +652,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
 
         await Task.WhenAll(queues.Select(q => q.PullLoop ?? Task.CompletedTask)).ConfigureAwait(false);
 
-        // 2. Wait for in-flight handlers; on cancellation their tokens fire and unsettled messages stay uncommitted.
+        // 2. Wait for in-flight handlers; on cancellation their tokens fire and their messages go back for redelivery.
         try
         {
             await Task.WhenAll(_handlerTasks.Keys).WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -650,7 +660,14 @@ internal sealed class RemotingConsumer : IClusterConsumer
         catch (OperationCanceledException)
         {
             await _handlers.CancelAsync().ConfigureAwait(false);
-            await Task.WhenAll(_handlerTasks.Keys).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                // Cancelled handlers send their messages back; one that ignores cancellation longer stays unsettled.
+                await Task.WhenAll(_handlerTasks.Keys).WaitAsync(ForcedStopGrace, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
         }
 
         // 3. Commit the low-water marks, then unregister (§5.4) so the group rebalances at once.

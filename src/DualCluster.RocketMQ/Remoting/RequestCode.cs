@@ -17,6 +17,7 @@ internal static class RequestCode
     public const int GetConsumerListByGroup = 38;
     public const int CheckTransactionState = 39;
     public const int NotifyConsumerIdsChanged = 40;
+    public const int GetAllDelayOffset = 45;
     public const int CheckClientConfig = 46;
     public const int GetRouteInfoByTopic = 105;
     public const int GetBrokerClusterInfo = 106;

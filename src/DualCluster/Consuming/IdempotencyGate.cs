@@ -148,13 +148,18 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         Func<string, long, CancellationToken, Task> handle,
         CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
+        var timed = metrics.HandleDuration.Enabled;
+        var started = timed ? Stopwatch.GetTimestamp() : 0;
         var cluster = DualClusterMetrics.Cluster(message.Cluster);
         using var activity = StartActivity(message, group);
         try
         {
             await handle(key, token, cancellationToken).ConfigureAwait(false);
-            metrics.Consumed.Add(1, cluster, DualClusterMetrics.Group(group), DualClusterMetrics.Topic(message.Topic));
+            if (metrics.Consumed.Enabled)
+            {
+                metrics.Consumed.Add(1, cluster, DualClusterMetrics.Group(group), DualClusterMetrics.Topic(message.Topic));
+            }
+
             return ConsumeOutcome.Ack;
         }
         catch (Exception ex)
@@ -170,7 +175,10 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         }
         finally
         {
-            metrics.HandleDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, cluster);
+            if (timed)
+            {
+                metrics.HandleDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, cluster);
+            }
         }
     }
 

@@ -27,7 +27,8 @@ internal sealed class DualClusterProducer(
         var key = message.IdempotencyKey ??= Guid.NewGuid().ToString("N");
         var snapshot = routing.Current;
         var target = snapshot.Plan.ProducerTarget;
-        var started = Stopwatch.GetTimestamp();
+        var timed = metrics.SendDuration.Enabled;
+        var started = timed ? Stopwatch.GetTimestamp() : 0;
 
         using var activity = StartActivity(message, target);
         SendReceipt receipt;
@@ -67,7 +68,11 @@ internal sealed class DualClusterProducer(
             failedOver = true;
         }
 
-        metrics.Sent.Add(1, DualClusterMetrics.Cluster(receipt.Cluster), DualClusterMetrics.Topic(message.Topic));
+        if (metrics.Sent.Enabled)
+        {
+            metrics.Sent.Add(1, DualClusterMetrics.Cluster(receipt.Cluster), DualClusterMetrics.Topic(message.Topic));
+        }
+
         SendReceipt? mirror = null;
         if (snapshot.Plan.Mirror && !failedOver)
         {
@@ -84,7 +89,11 @@ internal sealed class DualClusterProducer(
             }
         }
 
-        metrics.SendDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, DualClusterMetrics.Cluster(receipt.Cluster));
+        if (timed)
+        {
+            metrics.SendDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, DualClusterMetrics.Cluster(receipt.Cluster));
+        }
+
         return new SendResult(receipt, key, failedOver, mirror);
     }
 

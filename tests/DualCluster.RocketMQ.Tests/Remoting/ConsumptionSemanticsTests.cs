@@ -74,7 +74,60 @@ public sealed class ConsumptionSemanticsTests
 
         var drained = await transport.BacklogProbe.GetBacklogAsync(group, topic);
         Assert.Equal(0, drained.Ready);
-        Assert.Null(drained.Delayed);
+        Assert.Equal(0, drained.Delayed);
+        Assert.True(drained.IsDrained, drained.ToString());
+    }
+
+    [Fact]
+    public async Task A_retry_waiting_for_its_delay_keeps_the_group_from_counting_as_drained()
+    {
+        // Level 2 lasts 4 s here (long enough to look at), every other level 100 ms.
+        TimeSpan[] levels = [.. Enumerable.Range(1, 18).Select(l => l == 2 ? TimeSpan.FromSeconds(4) : TimeSpan.FromMilliseconds(100))];
+        await using var cluster = await StartLoopbackAsync(new RemotingLoopbackOptions { DelayLevels = levels });
+        await using var transport = NewTransport(cluster.NameServerAddress);
+        var topic = Unique("T");
+        var group = Unique("G");
+        var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var redelivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var consumer = transport.CreateConsumer(new ConsumerSubscription(group, topic), (m, _) =>
+        {
+            if (m.DeliveryAttempt == 1)
+            {
+                failed.TrySetResult();
+                return ValueTask.FromResult(ConsumeOutcome.Retry(TimeSpan.FromSeconds(5))); // → delay level 2
+            }
+
+            redelivered.TrySetResult();
+            return ValueTask.FromResult(ConsumeOutcome.Ack);
+        });
+        await consumer.StartAsync();
+        await transport.Producer.SendAsync(new OutgoingMessage(topic, "x"u8.ToArray()));
+        await failed.Task.WaitAsync(SafetyTimeout);
+
+        BacklogReport? waiting = null;
+        await WaitUntilAsync(
+            () => (waiting = transport.BacklogProbe.GetBacklogAsync(group, topic).AsTask().GetAwaiter().GetResult()).Delayed == 1 || redelivered.Task.IsCompleted,
+            "the retry copy is scheduled");
+        if (!redelivered.Task.IsCompleted)
+        {
+            Assert.False(waiting!.IsDrained, waiting.ToString());
+        }
+
+        await redelivered.Task.WaitAsync(SafetyTimeout);
+        await WaitUntilAsync(
+            () => transport.BacklogProbe.GetBacklogAsync(group, topic).AsTask().GetAwaiter().GetResult().IsDrained,
+            "the group drains once the retry was consumed");
+        await consumer.StopAsync();
+    }
+
+    [Theory]
+    [InlineData("{\n\t\"offsetTable\":{1:3,2:0,18:7}\n}")]
+    [InlineData("{\"dataVersion\":{\"counter\":2},\"offsetTable\":{\"1\":3,\"2\":0,\"18\":7}}")]
+    public void Schedule_progress_is_read_in_fastjson_and_standard_form(string body)
+    {
+        var table = RemotingBacklogProbe.ParseDelayOffsets(System.Text.Encoding.UTF8.GetBytes(body));
+
+        Assert.Equal(new Dictionary<int, long> { [1] = 3, [2] = 0, [18] = 7 }, table);
     }
 
     [Fact]
