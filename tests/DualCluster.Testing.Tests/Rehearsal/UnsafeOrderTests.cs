@@ -13,8 +13,10 @@ public sealed class UnsafeOrderTests(ITestOutputHelper output)
     {
         var result = await RehearseAsync(RehearsalStep.ProducersFirst, guard: false);
 
+        // Without the guard nothing is drained either, so Old's last backlog may be lost as well: what matters here is
+        // that messages written to New before its consumer group existed are.
         Assert.True(result.Lost > 0, "messages written to New before its consumer group existed must show as lost");
-        Assert.All(result.LostMessages, m => Assert.Equal(ClusterRole.New, m.SentTo));
+        Assert.Contains(result.LostMessages, m => m.SentTo == ClusterRole.New);
         Assert.All(result.LostMessages, m => Assert.NotNull(m.IdempotencyKey));
         Assert.Equal(0, result.DuplicateEffects);
     }
