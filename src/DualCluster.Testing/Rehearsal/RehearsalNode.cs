@@ -152,7 +152,7 @@ internal sealed class RehearsalNode : IAsyncDisposable
             sequence,
             context.Message.Cluster,
             Stopwatch.GetElapsedTime(sentAt),
-            string.Create(CultureInfo.InvariantCulture, $"{_run.Traffic.Elapsed.TotalMilliseconds:0} ms: {Id} from {context.Message.Cluster} attempt {context.Message.DeliveryAttempt} token {context.FencingToken}"));
+            string.Create(CultureInfo.InvariantCulture, $"{_run.Traffic.Elapsed.TotalMilliseconds:0} ms: {Id} from {context.Message.Cluster} attempt {context.Message.DeliveryAttempt} key {context.IdempotencyKey} token {context.FencingToken} message {context.Message.MessageId}"));
     }
 
     /// <summary>Never returns until the rehearsal tears the fleet down (then throws).</summary>
