@@ -1,29 +1,76 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using DualCluster.Testing;
 using MigrationWalkthrough;
 using Spectre.Console;
 
-// The README's main job: the five migration steps on two embedded in-memory clusters.
-//   dotnet run --project samples/MigrationWalkthrough -c Release [-- --messages N --seed S --json]
+// The README's main job: the five migration steps on two embedded in-memory clusters, under faults, with a ledger.
+//   dotnet run --project samples/MigrationWalkthrough -c Release [-- --messages N --seed S --faults LIST|all --rate R --plan P --no-guard --json]
+// Soak: dotnet run --project samples/MigrationWalkthrough -c Release -- --messages 1000000 --faults all
 var options = new ScenarioOptions();
 var json = false;
 for (var i = 0; i < args.Length; i++)
 {
+    var value = i + 1 < args.Length ? args[i + 1] : null;
     switch (args[i])
     {
         case "--json":
             json = true;
             break;
-        case "--messages" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var messages) && messages >= 5:
+        case "--history":
+            options = options with { History = true };
+            break;
+        case "--no-guard":
+            options = options with { SafeOrderGuard = false };
+            break;
+        case "--messages" when int.TryParse(value, CultureInfo.InvariantCulture, out var messages) && messages >= 5:
             options = options with { Messages = messages };
             i++;
             break;
-        case "--seed" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var seed):
+        case "--seed" when int.TryParse(value, CultureInfo.InvariantCulture, out var seed):
             options = options with { Seed = seed };
             i++;
             break;
+        case "--rate" when double.TryParse(value, CultureInfo.InvariantCulture, out var rate) && rate >= 0:
+            options = options with { MessagesPerSecond = rate };
+            i++;
+            break;
+        case "--faults" when value is not null:
+            try
+            {
+                options = options with { Faults = RehearsalFault.Parse(value) };
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 2;
+            }
+
+            i++;
+            break;
+        case "--plan" when value is not null:
+            IReadOnlyList<RehearsalStep>? plan = value switch
+            {
+                "five" => RehearsalStep.FiveSteps,
+                "rollbacks" => RehearsalStep.FiveStepsWithRollbacks,
+                "producers-first" => RehearsalStep.ProducersFirst,
+                "leave-old-with-backlog" => RehearsalStep.LastConsumersLeaveOldWithBacklog,
+                _ => null,
+            };
+            if (plan is null)
+            {
+                Console.Error.WriteLine($"unknown plan '{value}': five, rollbacks, producers-first, leave-old-with-backlog");
+                return 2;
+            }
+
+            options = options with { Plan = plan };
+            i++;
+            break;
         case "--help" or "-h":
-            Console.WriteLine("usage: MigrationWalkthrough [--messages N (>= 5, default 20000)] [--seed S] [--json]");
+            Console.WriteLine("usage: MigrationWalkthrough [--messages N (>= 5, default 20000)] [--seed S] [--faults LIST|all|none] [--rate MSG_PER_S (0 = max)]");
+            Console.WriteLine("                           [--plan five|rollbacks|producers-first|leave-old-with-backlog] [--no-guard] [--history] [--json]");
+            Console.WriteLine($"faults: {string.Join(", ", RehearsalFault.Names)}");
             return 0;
         default:
             Console.Error.WriteLine($"unknown or incomplete argument '{args[i]}'; try --help");
@@ -31,13 +78,14 @@ for (var i = 0; i < args.Length; i++)
     }
 }
 
+var faults = options.Faults is null ? "ack-lost, send-timeout-after-store" : options.Faults.Count == 0 ? "none" : string.Join(", ", options.Faults.Select(f => f.Name));
 var live = !json && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 var scenario = new MigrationScenario(options);
-ScenarioResult result;
+RehearsalResult result;
 if (live)
 {
-    var table = new Table().Border(TableBorder.Rounded).Title($"[bold]DualCluster migration walkthrough[/] — {options.Messages:N0} messages, seed {options.Seed}");
-    foreach (var column in new[] { "step", "settings", "sent old/new", "handled old/new", "dupes skipped", "backlog old/new", "producers on New", "consumers old/new", "rejected reloads" })
+    var table = new Table().Border(TableBorder.Rounded).Title($"[bold]DualCluster migration walkthrough[/] — {options.Messages:N0} messages, seed {options.Seed}, faults: {Markup.Escape(faults)}");
+    foreach (var column in new[] { "step", "settings", "sent old/new", "handled old/new", "outstanding", "dupes skipped / dup effects", "backlog old/new", "producers on New", "consumers old/new", "rejected reloads" })
     {
         table.AddColumn(column);
     }
@@ -47,11 +95,13 @@ if (live)
         var r = await scenario.RunAsync(step =>
         {
             table.AddRow(
-                $"{step.Step}. {Markup.Escape(step.Title)}" + (step.Note is null ? "" : $"\n[yellow]{Markup.Escape(step.Note)}[/]"),
-                Markup.Escape(step.Settings),
+                $"{step.Step.Label}. {Markup.Escape(step.Step.Title)}" + (step.Applied ? "" : "\n[red]rejected by the guard[/]")
+                    + string.Concat(step.Faults.Select(f => $"\n[yellow]{Markup.Escape(f)}[/]")),
+                Markup.Escape(step.Step.Settings),
                 $"{step.SentOld:N0} / {step.SentNew:N0}",
                 $"{step.HandledOld:N0} / {step.HandledNew:N0}",
-                $"{step.DuplicatesSuppressed:N0}",
+                $"{step.Outstanding:N0}",
+                $"{step.DuplicatesSuppressed:N0} / {step.DuplicateEffects:N0}",
                 $"{step.BacklogOld:N0} / {step.BacklogNew:N0}",
                 $"{step.ProducersOnNew}",
                 $"{step.ConsumersReadingOld} / {step.ConsumersReadingNew}",
@@ -63,33 +113,57 @@ if (live)
 }
 else
 {
+    if (!json)
+    {
+        Console.WriteLine($"DualCluster migration walkthrough: {options.Messages} messages, seed {options.Seed}, faults: {faults}");
+    }
+
     result = await scenario.RunAsync(step =>
     {
         if (!json)
         {
             Console.WriteLine(
-                $"step {step.Step}: {step.Title} [{step.Settings}] sent old/new {step.SentOld}/{step.SentNew}, handled old/new {step.HandledOld}/{step.HandledNew}, " +
-                $"duplicates skipped {step.DuplicatesSuppressed}, backlog old/new {step.BacklogOld}/{step.BacklogNew}, producers on New {step.ProducersOnNew}, " +
-                $"consumers reading old/new {step.ConsumersReadingOld}/{step.ConsumersReadingNew}, rejected reloads {step.RejectedReloads}" +
-                (step.Note is null ? "" : $" ({step.Note})"));
+                $"step {step.Step.Label}: {step.Step.Title} [{step.Step.Settings}]{(step.Applied ? "" : " REJECTED by the guard")} ledger: sent old/new {step.SentOld}/{step.SentNew}, " +
+                $"send failures {step.SendFailures}, handled old/new {step.HandledOld}/{step.HandledNew}, outstanding {step.Outstanding}, duplicates skipped {step.DuplicatesSuppressed}, " +
+                $"duplicate effects {step.DuplicateEffects}; backlog old/new {step.BacklogOld}/{step.BacklogNew}, producers on New {step.ProducersOnNew}, " +
+                $"consumers reading old/new {step.ConsumersReadingOld}/{step.ConsumersReadingNew}, draining {step.Draining}, rejected reloads {step.RejectedReloads}");
+            foreach (var fault in step.Faults)
+            {
+                Console.WriteLine($"    {fault}");
+            }
         }
     });
 }
 
+GC.Collect();
+var managedMb = GC.GetTotalMemory(forceFullCollection: true) / (1024.0 * 1024.0);
+var workingSetMb = Process.GetCurrentProcess().WorkingSet64 / (1024.0 * 1024.0);
 if (json)
 {
     var summary = new
     {
-        sent = result.Sent,
-        consumedUnique = result.ConsumedUnique,
-        lost = result.Lost,
-        duplicateEffects = result.DuplicateEffects,
-        duplicatesSuppressed = result.DuplicatesSuppressed,
-        rejectedReloads = result.RejectedReloads,
-        rejectionExample = result.RejectionExample,
+        result.Messages,
+        result.Sent,
+        result.SendFailures,
+        result.HandledUnique,
+        result.Lost,
+        result.DuplicateEffects,
+        result.DuplicatesSuppressed,
+        result.HandledAfterFailedSend,
+        result.DeadLettered,
+        result.RejectedReloads,
+        result.RejectionExample,
+        result.LostMessages,
+        result.DuplicatedMessages,
+        result.Faults,
         elapsedSeconds = Math.Round(result.Elapsed.TotalSeconds, 2),
+        messagesPerSecond = Math.Round(result.MessagesPerSecond),
+        p99EndToEndMs = result.EndToEndLatency.P99.TotalMilliseconds,
+        p99HandlerMs = result.HandlerLatency.P99.TotalMilliseconds,
+        managedMemoryMb = Math.Round(managedMb, 1),
+        workingSetMb = Math.Round(workingSetMb, 1),
         passed = result.Passed,
-        steps = result.Steps,
+        steps = result.Steps.Select(s => new { step = s.Step.Label, s.Step.Title, s.Step.Settings, s.Applied, s.SentOld, s.SentNew, s.SendFailures, s.HandledOld, s.HandledNew, s.Outstanding, s.DuplicatesSuppressed, s.DuplicateEffects, s.BacklogOld, s.BacklogNew, s.ProducersOnNew, s.ConsumersReadingOld, s.ConsumersReadingNew, s.Draining, s.RejectedReloads, s.Faults }),
     };
     Console.WriteLine(JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
 }
@@ -100,13 +174,23 @@ else
         Console.WriteLine($"guard: {result.RejectionExample}");
     }
 
-    Console.WriteLine($"sent: {result.Sent}");
-    Console.WriteLine($"consumedUnique: {result.ConsumedUnique}");
-    Console.WriteLine($"duplicatesSuppressed: {result.DuplicatesSuppressed}");
-    Console.WriteLine($"rejectedReloads: {result.RejectedReloads}");
+    Console.WriteLine($"ledger: sent {result.Sent}, send failures {result.SendFailures} (reported to the application), handled {result.HandledUnique} " +
+        $"(of which {result.HandledAfterFailedSend} after a failed send), duplicates skipped {result.DuplicatesSuppressed}, dead-lettered {result.DeadLettered}, rejected reloads {result.RejectedReloads}");
     Console.WriteLine($"lost: {result.Lost}");
     Console.WriteLine($"duplicateEffects: {result.DuplicateEffects}");
-    Console.WriteLine($"verdict: {(result.Passed ? "PASS — nothing lost, nothing processed twice" : "FAIL")} ({result.Elapsed.TotalSeconds:F1} s)");
+    foreach (var entry in result.LostMessages)
+    {
+        Console.WriteLine($"  lost #{entry.Sequence} key {entry.IdempotencyKey} (sent to {entry.SentTo})");
+    }
+
+    foreach (var entry in result.DuplicatedMessages)
+    {
+        Console.WriteLine($"  duplicated #{entry.Sequence} key {entry.IdempotencyKey} ({entry.Effects} effects){(entry.History.Count == 0 ? "" : ": " + string.Join("; ", entry.History))}");
+    }
+
+    Console.WriteLine($"figures: {result.MessagesPerSecond:F0} msg/s over {result.Elapsed.TotalSeconds:F1} s, p99 end-to-end {result.EndToEndLatency.P99.TotalMilliseconds:F1} ms, " +
+        $"p99 handler {result.HandlerLatency.P99.TotalMilliseconds:F2} ms, managed memory {managedMb:F0} MB, working set {workingSetMb:F0} MB");
+    Console.WriteLine($"verdict: {(result.Passed ? "PASS — nothing lost, nothing processed twice" : "FAIL")}");
 }
 
 return result.Passed ? 0 : 1;

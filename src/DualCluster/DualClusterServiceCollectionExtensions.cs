@@ -61,7 +61,8 @@ public static class DualClusterServiceCollectionExtensions
         services.TryAddSingleton(sp => new IdempotencyGate(
             sp.GetRequiredService<IIdempotencyStore>(),
             sp.GetRequiredService<DualClusterMetrics>(),
-            sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()?.CreateLogger("DualCluster.Idempotency") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+            sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()?.CreateLogger("DualCluster.Idempotency") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
+            sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IDualClusterStatus>(sp => new DualClusterStatus(sp.GetRequiredService<RoutingState>(), sp.GetServices<ConsumerSlot>()));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IIdempotencyStore>(sp => new InMemoryIdempotencyStore(sp.GetRequiredService<TimeProvider>()));

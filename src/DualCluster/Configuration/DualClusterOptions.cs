@@ -33,8 +33,8 @@ public sealed class DualClusterOptions
     public ResilienceOptions Resilience { get; set; } = new();
 
     /// <summary>
-    /// The safe-order guard. Leave on: switching it off lets a configuration that loses messages through
-    /// (only for rehearsals that demonstrate the loss).
+    /// The safe-order guard. Leave on: switching it off lets a configuration that loses messages through and
+    /// lets consumers leave a cluster without draining it first (only for rehearsals that demonstrate the loss).
     /// </summary>
     public bool SafeOrderGuard { get; set; } = true;
 
@@ -126,6 +126,14 @@ public sealed class ConsumerRoutingOptions
 
     /// <summary>How often a draining node asks Old for the group's backlog.</summary>
     public TimeSpan DrainCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a cluster must stay drained (backlog zero, no producer configured to write it) before the last
+    /// consumers leave it. A send that picked the cluster under the previous routing may still be in its retries when
+    /// the backlog first reads zero; set this above the longest a send can take (attempt timeout × (retries + 1) plus
+    /// the back-off delays) plus the reload debounce. Default zero: leave at the first drained check.
+    /// </summary>
+    public TimeSpan DrainGracePeriod { get; set; }
 
     /// <summary>
     /// Treat Old as drained when its transport cannot report a backlog. Off by default: unknown counts as

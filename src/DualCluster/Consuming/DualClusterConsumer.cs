@@ -26,6 +26,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _signal = new(0);
     private readonly IClusterConsumer?[] _active = new IClusterConsumer?[2];
+    private readonly long[] _drainedSince = new long[2];
     private readonly object _statusGate = new();
     private readonly CancellationTokenSource _stopping = new();
     private ClusterSet _draining;
@@ -171,8 +172,10 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
             // A cluster nobody else will read is drained before this node leaves it. Old is checked even on a
             // fresh start (the node may replace one that read it); New only when this node was reading it
             // (a rollback), so a new cluster that is not set up yet is never probed at step 1.
+            // With the safe-order guard switched off (rehearsals that demonstrate loss) nothing is drained either.
             var reading = _active[(int)role] is not null;
-            var mustDrain = !snapshot.Fleet.HasReaders(role)
+            var mustDrain = snapshot.Options.SafeOrderGuard
+                && !snapshot.Fleet.HasReaders(role)
                 && (reading || (role == ClusterRole.Old && _transports.IsConfigured(role, snapshot.Options)));
             if (!mustDrain)
             {
@@ -187,6 +190,27 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
 
             var (drained, report, reason) = await CheckDrainedAsync(role, snapshot, cancellationToken).ConfigureAwait(false);
             backlog = report ?? backlog;
+            if (!drained)
+            {
+                _drainedSince[(int)role] = 0;
+            }
+            else if (snapshot.Options.Consumer.DrainGracePeriod > TimeSpan.Zero)
+            {
+                // Sends that picked this cluster under the previous routing may still land: stay until the backlog
+                // has read zero for the whole grace period (every recheck in between must find it drained too).
+                if (_drainedSince[(int)role] == 0)
+                {
+                    _drainedSince[(int)role] = _time.GetTimestamp();
+                }
+
+                var waited = _time.GetElapsedTime(_drainedSince[(int)role]);
+                if (waited < snapshot.Options.Consumer.DrainGracePeriod)
+                {
+                    drained = false;
+                    reason = $"drained for {waited.TotalSeconds:0.#} s of the {snapshot.Options.Consumer.DrainGracePeriod.TotalSeconds:0.#} s grace period";
+                }
+            }
+
             if (drained && startedAll)
             {
                 if (_active[(int)role] is { } leaving)
@@ -246,7 +270,9 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
             return (true, report, "drained");
         }
 
-        var unknownOnly = report.KnownTotal == 0;
+        // Unknown figures may hide work; only when every known figure (per-queue lag included) is zero may the
+        // operator's explicit override count the unknown as drained.
+        var unknownOnly = report.KnownTotal == 0 && report.QueueLag is null or 0;
         if (unknownOnly && snapshot.Options.Consumer.AssumeOldDrainedWhenUnknown)
         {
             return (true, report, "backlog unknown, assumed drained by configuration");

@@ -89,6 +89,10 @@ public sealed class CoalescingIdempotencyStore : IIdempotencyStore
     public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken = default)
         => Inner.ReleaseAsync(key, fencingToken, cancellationToken);
 
+    /// <inheritdoc/>
+    public ValueTask<bool> RenewAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken = default)
+        => Inner.RenewAsync(key, fencingToken, lease, cancellationToken);
+
     /// <summary>One kind of call (claims, or completions): a queue and at most <c>maxConcurrentCalls</c> store calls in flight.</summary>
     private sealed class Lane<TItem, TResult>(
         int maxBatchSize,

@@ -28,6 +28,16 @@ public interface IIdempotencyStore
     /// <returns>True when the caller held the claim (or had already completed it); false when its token is stale or its lease lapsed.</returns>
     ValueTask<bool> CompleteAsync(string key, long fencingToken, TimeSpan retention, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Extends the lease of a claim the caller still holds to <paramref name="lease"/> from now, so a handler that runs
+    /// longer than the lease keeps the key (the gate renews while the handler runs). Succeeds only for the current token
+    /// holder while its lease is live and the key is not completed. The default implementation cannot renew and answers
+    /// false: with such a store a handler slower than the lease may run twice.
+    /// </summary>
+    /// <returns>True when the lease was extended.</returns>
+    ValueTask<bool> RenewAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken = default)
+        => new(false);
+
     /// <summary>Gives the claim up after a failed handler so a redelivery can claim it at once.</summary>
     /// <returns>True when the caller held the claim; false when its token is stale, its lease lapsed or it was completed.</returns>
     ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken = default);

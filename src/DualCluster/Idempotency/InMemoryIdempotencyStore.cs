@@ -136,6 +136,29 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
     }
 
     /// <inheritdoc/>
+    public ValueTask<bool> RenewAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
+        if (!_entries.TryGetValue(key, out var entry))
+        {
+            return new(false);
+        }
+
+        lock (entry)
+        {
+            var now = _time.GetUtcNow().UtcTicks;
+            if (entry.Removed || entry.Token != fencingToken || entry.Completed || entry.ExpiresAt <= now)
+            {
+                return new(false);
+            }
+
+            entry.ExpiresAt = Math.Max(entry.ExpiresAt, now + lease.Ticks);
+            return new(true);
+        }
+    }
+
+    /// <inheritdoc/>
     public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);

@@ -116,6 +116,10 @@ public sealed class LocalCacheIdempotencyStore : IIdempotencyStore
     public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken = default)
         => _inner.ReleaseAsync(key, fencingToken, cancellationToken);
 
+    /// <inheritdoc/>
+    public ValueTask<bool> RenewAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken = default)
+        => _inner.RenewAsync(key, fencingToken, lease, cancellationToken);
+
     private async ValueTask<IdempotencyClaim> ClaimRemoteAsync(IdempotencyClaimRequest request, TimeSpan lease, CancellationToken cancellationToken)
     {
         var claim = await _inner.TryClaimAsync(request, lease, cancellationToken).ConfigureAwait(false);

@@ -24,8 +24,19 @@ public sealed record BacklogReport
     /// <summary>Why some counts are unknown, when they are.</summary>
     public string? Remark { get; init; }
 
-    /// <summary>True only when every count is known and zero.</summary>
-    public bool IsDrained => Ready == 0 && InFlight == 0 && Retry == 0 && Delayed == 0;
+    /// <summary>
+    /// True only when every count is known and zero and, when the transport reports per-queue lag, every queue's lag
+    /// is zero too (a count summed from another source must not hide a queue that still lags).
+    /// </summary>
+    public bool IsDrained => Ready == 0 && InFlight == 0 && Retry == 0 && Delayed == 0 && QueueLag is null or 0;
+
+    /// <summary>The summed per-queue lag; null when the transport does not report queues.</summary>
+    public long? QueueLag => Queues?.Sum(q => q.Lag);
+
+    /// <summary>The names of the counts the transport could not see (<c>Ready</c>, <c>InFlight</c>, <c>Retry</c>, <c>Delayed</c>); empty when all are known.</summary>
+    public IReadOnlyList<string> UnknownFigures =>
+        [.. new (string Name, long? Value)[] { (nameof(Ready), Ready), (nameof(InFlight), InFlight), (nameof(Retry), Retry), (nameof(Delayed), Delayed) }
+            .Where(f => f.Value is null).Select(f => f.Name)];
 
     /// <summary>The sum of the known counts.</summary>
     public long KnownTotal => (Ready ?? 0) + (InFlight ?? 0) + (Retry ?? 0) + (Delayed ?? 0);
