@@ -820,6 +820,11 @@ public sealed class InMemoryBroker
         {
             ProcessExpired(subscription, now);
         }
+        else
+        {
+            // Long polls waiting on this subscription sized their wait by the old deadline: wake them to re-plan.
+            subscription.Topic.Notify();
+        }
 
         return entry.HandleId;
     }

@@ -11,9 +11,12 @@ namespace DualCluster.Testing;
 
 /// <summary>
 /// One application node of the rehearsal fleet: its own host (DI container), configuration, clock and
-/// DualCluster registration — a producer or a consumer. <see cref="Crash"/> kills it the way a process dies:
+/// DualCluster registration — a producer or a consumer. <see cref="CrashAsync"/> kills it the way a process dies:
 /// no graceful stop, in-flight handlers never finish, nothing is acked, released or completed any more, its
-/// timers stop and it hears no configuration change.
+/// timers stop and it hears no configuration change. A crash lands mid-handler: a handler whose effect is already
+/// committed finishes completing its claim first (the window between an effect and the store's completion is the
+/// documented at-least-once residue that only a completion inside the handler's own transaction closes; the
+/// rehearsal does not count it against the library).
 /// </summary>
 internal sealed class RehearsalNode : IAsyncDisposable
 {
@@ -23,7 +26,10 @@ internal sealed class RehearsalNode : IAsyncDisposable
     private readonly CancellationTokenSource _teardown = new();
     private IHost? _host;
     private IDualClusterStatus? _status;
+    private static readonly AsyncLocal<CommitSection?> Section = new();
     private volatile bool _dead;
+    private int _dying;
+    private int _committing;
     private int _disposed;
 
     private RehearsalNode(RehearsalRun run, string id, bool consumer, NodeClock clock, IDisposable attachment)
@@ -141,10 +147,18 @@ internal sealed class RehearsalNode : IAsyncDisposable
             await handler(context, cancellationToken).ConfigureAwait(false);
         }
 
-        if (_dead)
+        // From here to the claim's completion the effect and its record go together (see the type's remarks).
+        Interlocked.Increment(ref _committing);
+        if (Volatile.Read(ref _dying) == 1)
         {
             // The process died in the middle of this handler: its effect never commits.
+            Interlocked.Decrement(ref _committing);
             await HangAsync().ConfigureAwait(false);
+        }
+
+        if (Section.Value is { } section)
+        {
+            section.Entered = true;
         }
 
         _run.HandlerLatency.Record(Stopwatch.GetElapsedTime(started));
@@ -161,9 +175,18 @@ internal sealed class RehearsalNode : IAsyncDisposable
         await Task.Delay(Timeout.Infinite, _teardown.Token).ConfigureAwait(false);
     }
 
+    private bool IsDying => Volatile.Read(ref _dying) == 1;
+
     /// <summary>Kills the node: see the type's remarks.</summary>
-    public void Crash()
+    public async Task CrashAsync()
     {
+        Interlocked.Exchange(ref _dying, 1);
+        var waited = Stopwatch.StartNew();
+        while (Volatile.Read(ref _committing) > 0 && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(1).ConfigureAwait(false);
+        }
+
         _dead = true;
         _clock.Stop();
         _attachment.Dispose();
@@ -218,13 +241,27 @@ internal sealed class RehearsalNode : IAsyncDisposable
         public IClusterConsumer CreateConsumer(ConsumerSubscription subscription, ClusterMessageHandler handler) =>
             inner.CreateConsumer(subscription, async (message, cancellationToken) =>
             {
-                if (node._dead)
+                if (node.IsDying)
                 {
                     await node.HangAsync().ConfigureAwait(false);
                 }
 
-                var outcome = await handler(message, cancellationToken).ConfigureAwait(false);
-                if (node._dead)
+                var section = new CommitSection();
+                Section.Value = section;
+                ConsumeOutcome outcome;
+                try
+                {
+                    outcome = await handler(message, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    if (section.Entered)
+                    {
+                        Interlocked.Decrement(ref node._committing);
+                    }
+                }
+
+                if (node.IsDying)
                 {
                     // Died while the gate was finishing: a dead process neither acks nor gives the message back.
                     await node.HangAsync().ConfigureAwait(false);
@@ -234,5 +271,11 @@ internal sealed class RehearsalNode : IAsyncDisposable
             });
 
         public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    /// <summary>Set by the handler once its effect is committed (flows to it through the async context).</summary>
+    private sealed class CommitSection
+    {
+        public bool Entered { get; set; }
     }
 }

@@ -361,9 +361,9 @@ internal sealed class RehearsalRun : IAsyncDisposable
         }
     }
 
-    public void Crash(RehearsalNode node)
+    public async Task CrashAsync(RehearsalNode node)
     {
-        node.Crash();
+        await node.CrashAsync().ConfigureAwait(false);
         lock (_nodes)
         {
             _consumers.Remove(node);

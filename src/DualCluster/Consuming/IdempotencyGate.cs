@@ -14,6 +14,7 @@ namespace DualCluster.Consuming;
 internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetrics metrics, ILogger logger, TimeProvider? time = null) : IDisposable
 {
     private const int CompleteAttempts = 3;
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly LeaseKeeper _leases = new(store, time ?? TimeProvider.System, metrics);
 
     public async ValueTask<ConsumeOutcome> RunAsync(
@@ -87,7 +88,7 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
             return outcome;
         }
 
-        var completing = Stopwatch.GetTimestamp();
+        var completing = _time.GetTimestamp();
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -99,7 +100,7 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
 
                 break;
             }
-            catch (Exception ex) when (attempt < CompleteAttempts || Stopwatch.GetElapsedTime(completing) < options.Lease / 2)
+            catch (Exception ex) when (attempt < CompleteAttempts || _time.GetElapsedTime(completing) < options.Lease / 2)
             {
                 // The handler ran: keep trying while the claim can still be completed (a short store outage must not
                 // leave the key unrecorded, or a second copy of the message would run the handler again).
@@ -107,7 +108,7 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
                 ConsumerLog.StoreUnavailable(logger, ex, group, key);
                 if (attempt >= CompleteAttempts)
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(500, 10 << Math.Min(attempt - CompleteAttempts, 6))), CancellationToken.None).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(500, 10 << Math.Min(attempt - CompleteAttempts, 6))), _time, CancellationToken.None).ConfigureAwait(false);
                 }
             }
             catch (Exception ex)

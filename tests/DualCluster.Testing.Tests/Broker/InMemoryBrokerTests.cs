@@ -170,6 +170,26 @@ public sealed class InMemoryBrokerTests
     }
 
     [Fact]
+    public async Task A_waiting_long_poll_gets_a_message_whose_invisibility_was_shortened_when_the_new_delay_ends()
+    {
+        var broker = NewBroker();
+        broker.Subscribe("g", "orders");
+        broker.Send(Message("orders", "m1"));
+        var delivery = Assert.Single(broker.Receive("g", "orders", 10, TimeSpan.FromMinutes(5)));
+
+        // A long poll parks while the only message is invisible for minutes...
+        var polling = broker.ReceiveAsync("g", "orders", 10, Invisible, TimeSpan.FromMinutes(1)).AsTask();
+        Assert.False(polling.IsCompleted);
+
+        // ...then the handler asks for redelivery in one second: the poll must not sleep through it.
+        Assert.NotNull(broker.ChangeInvisibleDuration(delivery, TimeSpan.FromSeconds(1)));
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        var redelivered = Assert.Single(await polling.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(2, redelivered.DeliveryAttempt);
+    }
+
+    [Fact]
     public void Changing_the_invisible_duration_to_zero_makes_the_message_visible_at_once()
     {
         var broker = NewBroker();

@@ -22,7 +22,11 @@ internal static class RehearsalPrinter
             $"p99 e2e {result.EndToEndLatency.P99.TotalMilliseconds:F1} ms p99 handler {result.HandlerLatency.P99.TotalMilliseconds:F2} ms");
         foreach (var e in result.LostMessages.Concat(result.DuplicatedMessages))
         {
-            write($"  {e}");
+            write($"  #{e.Sequence} key {e.IdempotencyKey} sent to {e.SentTo} effects {e.Effects}");
+            foreach (var h in e.History)
+            {
+                write("      " + h);
+            }
         }
     }
 }

@@ -18,7 +18,7 @@ internal sealed class ConsumerCrashFault(int crashesPerStep)
             }
 
             var victim = live[random.Next(live.Count)];
-            run.Crash(victim);
+            await run.CrashAsync(victim).ConfigureAwait(false);
             run.Note($"{Name}: {victim.Id} killed");
             await Task.Delay(TimeSpan.FromMilliseconds(150), cancellationToken).ConfigureAwait(false);
             await run.JoinConsumerAsync(victim.Id, cancellationToken).ConfigureAwait(false);
