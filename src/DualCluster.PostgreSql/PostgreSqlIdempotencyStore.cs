@@ -9,10 +9,10 @@ namespace DualCluster.PostgreSql;
 /// <summary>
 /// A fleet-wide <see cref="IIdempotencyStore"/> in a PostgreSQL table (see <see cref="PostgreSqlIdempotencySchema"/>).
 /// A claim is one <c>INSERT … ON CONFLICT DO UPDATE … WHERE expired</c> statement, so taking over an expired lease is
-/// atomic; fencing tokens come from a sequence, so they grow for ever. Leases and retention run on the server's clock.
-/// Expired records are deleted in bounded batches in the background. A handler can complete its claim inside its own
-/// transaction (<see cref="CompleteAsync(NpgsqlTransaction, string, long, TimeSpan, CancellationToken)"/>), so its
-/// database writes and the idempotency record commit or roll back together. Thread-safe. Connection and server
+/// atomic; fencing tokens come from a sequence, so they grow for ever. Leases, their renewals and retention run on the
+/// server's clock. Expired records are deleted in bounded batches in the background. A handler can complete its claim
+/// inside its own transaction (<see cref="CompleteAsync(NpgsqlTransaction, string, long, TimeSpan, CancellationToken)"/>),
+/// so its database writes and the idempotency record commit or roll back together. Thread-safe. Connection and server
 /// errors surface as <see cref="IdempotencyStoreUnavailableException"/>.
 /// </summary>
 public sealed class PostgreSqlIdempotencyStore : IIdempotencyStore, IAsyncDisposable, IDisposable
@@ -316,6 +316,28 @@ public sealed class PostgreSqlIdempotencyStore : IIdempotencyStore, IAsyncDispos
         catch (Exception ex) when (IsOutage(ex))
         {
             throw Unavailable("complete a batch", ex);
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>One <c>UPDATE</c>: the row then expires <paramref name="lease"/> from now on the database server's clock.</remarks>
+    public async ValueTask<bool> RenewAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var command = _dataSource.CreateCommand(_sql.Renew);
+            await using var commandScope = command.ConfigureAwait(false);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fencingToken });
+            command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = lease, NpgsqlDbType = NpgsqlDbType.Interval });
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }
+        catch (Exception ex) when (IsOutage(ex))
+        {
+            throw Unavailable("renew", ex);
         }
     }
 

@@ -37,6 +37,12 @@ internal sealed class PostgreSqlStatements
             WHERE key = $1 AND token = $2 AND expires_at > clock_timestamp()
             """;
 
+        // $2 token, $3 lease. Only a live, pending claim of the current holder; a renewal never shortens a lease.
+        Renew = $"""
+            UPDATE {t} SET expires_at = GREATEST(expires_at, clock_timestamp() + $3)
+            WHERE key = $1 AND token = $2 AND NOT completed AND expires_at > clock_timestamp()
+            """;
+
         // $2 token.
         Release = $"""
             DELETE FROM {t} WHERE key = $1 AND token = $2 AND NOT completed AND expires_at > clock_timestamp()
@@ -57,6 +63,8 @@ internal sealed class PostgreSqlStatements
     public string Claim { get; }
 
     public string Complete { get; }
+
+    public string Renew { get; }
 
     public string Release { get; }
 

@@ -5,10 +5,10 @@ using StackExchange.Redis;
 namespace DualCluster.Redis;
 
 /// <summary>
-/// A fleet-wide <see cref="IIdempotencyStore"/> in Redis. Each operation is one server-side script (one round trip,
-/// atomic); <see cref="TryClaimManyAsync"/> and <see cref="CompleteManyAsync"/> handle a whole batch in one round trip
-/// (one script call per chunk of keys). Leases and
-/// retention run on the Redis server's clock (key TTLs), so node clocks do not matter and completed records expire by
+/// A fleet-wide <see cref="IIdempotencyStore"/> in Redis. Each operation (claim, complete, renew, release) is one
+/// server-side script (one round trip, atomic); <see cref="TryClaimManyAsync"/> and <see cref="CompleteManyAsync"/>
+/// handle a whole batch in one round trip (one script call per chunk of keys). Leases, their renewals and retention
+/// run on the Redis server's clock (key TTLs), so node clocks do not matter and completed records expire by
 /// themselves. Thread-safe. Any Redis error or timeout surfaces as <see cref="IdempotencyStoreUnavailableException"/>.
 /// Durability is Redis's: run it with AOF (<c>appendonly yes</c>) or replication if records must survive a crash.
 /// </summary>
@@ -208,6 +208,25 @@ public sealed class RedisIdempotencyStore : IIdempotencyStore, IDisposable
         }
 
         return done;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>One script call: the key's TTL becomes <paramref name="lease"/> from now on the Redis server's clock.</remarks>
+    public async ValueTask<bool> RenewAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var leaseMs = Milliseconds(lease);
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            var result = await _database.ScriptEvaluateAsync(RedisScripts.Renew, [Key(key)], [Token(fencingToken), leaseMs])
+                .WaitAsync(cancellationToken).ConfigureAwait(false);
+            return (int)result == 1;
+        }
+        catch (Exception ex) when (IsOutage(ex))
+        {
+            throw Unavailable("renew", ex);
+        }
     }
 
     /// <inheritdoc/>

@@ -41,6 +41,19 @@ internal static class RedisScripts
         return 1
         """;
 
+    /// <summary>
+    /// KEYS[1] key; ARGV[1] token, ARGV[2] lease ms. Returns 1 when the caller holds the pending key, whose TTL is then
+    /// at least the lease from now (a renewal never shortens a lease). A lapsed lease is gone: its key expired.
+    /// </summary>
+    public const string Renew = """
+        local cur = redis.call('HMGET', KEYS[1], 's', 't')
+        if cur[1] ~= 'p' or cur[2] ~= ARGV[1] then return 0 end
+        if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+          redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        end
+        return 1
+        """;
+
     /// <summary>KEYS[1] key; ARGV[1] token. Returns 1 when the caller held the pending key (now deleted).</summary>
     public const string Release = """
         local cur = redis.call('HMGET', KEYS[1], 's', 't')

@@ -103,6 +103,9 @@ public static class ConsumerOutageScenario
         public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken = default) =>
             WatchAsync(inner.ReleaseAsync(key, fencingToken, cancellationToken));
 
+        public ValueTask<bool> RenewAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken = default) =>
+            WatchAsync(inner.RenewAsync(key, fencingToken, lease, cancellationToken));
+
         private async ValueTask<T> WatchAsync<T>(ValueTask<T> call)
         {
             try

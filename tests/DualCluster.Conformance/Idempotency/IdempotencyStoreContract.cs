@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using DualCluster.Idempotency;
 
 namespace DualCluster.Conformance.Idempotency;
@@ -57,6 +58,32 @@ public abstract class IdempotencyStoreContract
         Assert.Equal(ClaimStatus.Acquired, first.Status);
         LetTimePass(ShortTime + TimeSpan.FromMilliseconds(1));
         await EventuallyAsync(() => Store.TryClaimAsync(marker, LongTime).AsTask(), c => c.Status == ClaimStatus.Acquired, "the marker's lease expired");
+    }
+
+    /// <summary>
+    /// Claims a new key for <see cref="ShortTime"/> and renews the claim for <see cref="LongTime"/> while the short lease
+    /// is live. On a busy machine more than the short lease may pass between the two calls (a stop-the-world pause):
+    /// a try whose renewal failed is inconclusive, and made again with a fresh key, only when the client saw at least
+    /// the short lease pass between sending the claim and hearing the renewal's answer.
+    /// </summary>
+    protected async Task<(string Key, IdempotencyClaim Claim)> ClaimShortAndRenewAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var key = NewKey("renewed");
+            var started = Stopwatch.GetTimestamp();
+            var claim = await Store.TryClaimAsync(key, ShortTime);
+            Assert.Equal(ClaimStatus.Acquired, claim.Status);
+            if (await Store.RenewAsync(key, claim.FencingToken, LongTime))
+            {
+                return (key, claim);
+            }
+
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            Assert.True(
+                elapsed >= ShortTime && attempt < 5,
+                $"the holder could not renew its live claim (try {attempt}, answered {elapsed.TotalMilliseconds:F0} ms after claiming for {ShortTime.TotalMilliseconds:F0} ms)");
+        }
     }
 
     [Fact]
@@ -152,6 +179,99 @@ public abstract class IdempotencyStoreContract
         await Assert.ThrowsAnyAsync<ArgumentException>(() => Store.TryClaimAsync(string.Empty, LongTime).AsTask());
         await Assert.ThrowsAnyAsync<ArgumentException>(() => Store.CompleteAsync(string.Empty, 1, LongTime).AsTask());
         await Assert.ThrowsAnyAsync<ArgumentException>(() => Store.ReleaseAsync(string.Empty, 1).AsTask());
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => Store.RenewAsync(string.Empty, 1, LongTime).AsTask());
+    }
+
+    [Fact]
+    public async Task Renewal_without_a_positive_lease_is_rejected_before_any_io()
+    {
+        var key = NewKey();
+        var claim = await Store.TryClaimAsync(key, LongTime);
+
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => Store.RenewAsync(key, claim.FencingToken, TimeSpan.Zero).AsTask());
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => Store.RenewAsync(key, claim.FencingToken, TimeSpan.FromSeconds(-1)).AsTask());
+        Assert.True(await Store.CompleteAsync(key, claim.FencingToken, LongTime));
+    }
+
+    [Fact]
+    public async Task Holder_that_renews_keeps_the_key_past_its_original_lease()
+    {
+        var (key, claim) = await ClaimShortAndRenewAsync();
+
+        await WaitOutShortLeaseAsync();
+
+        Assert.Equal(ClaimStatus.HeldElsewhere, (await Store.TryClaimAsync(key, LongTime)).Status);
+        Assert.True(await Store.RenewAsync(key, claim.FencingToken, LongTime));
+        Assert.True(await Store.CompleteAsync(key, claim.FencingToken, LongTime));
+        Assert.Equal(ClaimStatus.Completed, (await Store.TryClaimAsync(key, LongTime)).Status);
+    }
+
+    [Fact]
+    public async Task Wrong_or_stale_token_cannot_renew()
+    {
+        var key = NewKey();
+        var stale = await Store.TryClaimAsync(key, ShortTime);
+        LetTimePass(ShortTime + TimeSpan.FromMilliseconds(1));
+        var current = await EventuallyAsync(() => Store.TryClaimAsync(key, LongTime).AsTask(), c => c.Status == ClaimStatus.Acquired, "the lease expired");
+
+        Assert.False(await Store.RenewAsync(key, stale.FencingToken, LongTime));
+        Assert.False(await Store.RenewAsync(key, current.FencingToken + 1, LongTime));
+        Assert.Equal(ClaimStatus.HeldElsewhere, (await Store.TryClaimAsync(key, LongTime)).Status);
+        Assert.True(await Store.CompleteAsync(key, current.FencingToken, LongTime));
+    }
+
+    [Fact]
+    public async Task Completed_key_cannot_be_renewed()
+    {
+        var key = NewKey();
+        var claim = await Store.TryClaimAsync(key, LongTime);
+        Assert.True(await Store.CompleteAsync(key, claim.FencingToken, LongTime));
+
+        Assert.False(await Store.RenewAsync(key, claim.FencingToken, LongTime));
+        Assert.Equal(ClaimStatus.Completed, (await Store.TryClaimAsync(key, LongTime)).Status);
+    }
+
+    [Fact]
+    public async Task Completed_key_is_still_forgotten_after_its_retention_when_the_holder_renewed_before_completing()
+    {
+        var key = NewKey();
+        var claim = await Store.TryClaimAsync(key, LongTime);
+        Assert.True(await Store.RenewAsync(key, claim.FencingToken, LongTime));
+        Assert.True(await Store.CompleteAsync(key, claim.FencingToken, ShortTime));
+
+        LetTimePass(ShortTime + TimeSpan.FromMilliseconds(1));
+        var again = await EventuallyAsync(() => Store.TryClaimAsync(key, LongTime).AsTask(), c => c.Status != ClaimStatus.Completed, "the retention ended");
+
+        Assert.Equal(ClaimStatus.Acquired, again.Status);
+    }
+
+    [Fact]
+    public async Task Holder_whose_lease_lapsed_cannot_renew_it()
+    {
+        var key = NewKey();
+        var claim = await Store.TryClaimAsync(key, ShortTime);
+
+        await WaitOutShortLeaseAsync();
+
+        Assert.False(await Store.RenewAsync(key, claim.FencingToken, LongTime));
+        Assert.Equal(ClaimStatus.Acquired, (await Store.TryClaimAsync(key, LongTime)).Status);
+    }
+
+    [Fact]
+    public async Task Released_key_cannot_be_renewed()
+    {
+        var key = NewKey();
+        var claim = await Store.TryClaimAsync(key, LongTime);
+        Assert.True(await Store.ReleaseAsync(key, claim.FencingToken));
+
+        Assert.False(await Store.RenewAsync(key, claim.FencingToken, LongTime));
+        Assert.Equal(ClaimStatus.Acquired, (await Store.TryClaimAsync(key, LongTime)).Status);
+    }
+
+    [Fact]
+    public async Task Unknown_key_cannot_be_renewed()
+    {
+        Assert.False(await Store.RenewAsync(NewKey(), 42, LongTime));
     }
 
     [Fact]
