@@ -36,4 +36,8 @@ public sealed class PostgreSqlIdempotencyStoreContractTests(PostgreSqlContractFi
     [Fact]
     public Task Store_outage_acks_no_message_through_the_consumer_facade_and_processing_resumes_once_it_is_back() =>
         ConsumerOutageScenario.RunAsync(Store, StopServerAsync, StartServerAsync);
+
+    [Fact]
+    public Task Handler_slower_than_two_leases_runs_once_because_the_gate_renews_its_claim() =>
+        SlowHandlerScenario.RunAsync(Store);
 }
