@@ -112,6 +112,10 @@ internal sealed class DualClusterOptionsValidator(IEnumerable<IClusterTransportF
         }
 
         CheckPositive(errors, options.Consumer.DrainCheckInterval, P + "Consumer:DrainCheckInterval");
+        if (options.Consumer.DrainGracePeriod < TimeSpan.Zero)
+        {
+            errors.Add($"{P}Consumer:DrainGracePeriod is {options.Consumer.DrainGracePeriod}: use zero (leave at the first drained check) or a positive time span above the longest a send can take.");
+        }
 
         var fleet = FleetView.Of(options);
         CheckCluster(errors, ClusterRole.Old, options.Clusters.Old, fleet.MayWriteOld || fleet.SomeReadOld);

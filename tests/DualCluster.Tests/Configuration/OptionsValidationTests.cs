@@ -36,6 +36,13 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
+    public async Task A_negative_drain_grace_period_stops_the_start_naming_the_key()
+    {
+        var ex = await StartFailsWith(("DualCluster:Consumer:DrainGracePeriod", "-00:00:05"));
+        Assert.Contains(ex.Failures, f => f.Contains("DualCluster:Consumer:DrainGracePeriod is -00:00:05", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task An_unsafe_start_configuration_is_refused()
     {
         var ex = await StartFailsWith(("DualCluster:Producer:NewWeight", "20"));
