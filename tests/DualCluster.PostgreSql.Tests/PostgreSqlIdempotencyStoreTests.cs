@@ -168,6 +168,30 @@ public sealed class PostgreSqlIdempotencyStoreTests(PostgreSqlServerFixture fixt
     }
 
     [Fact]
+    public async Task Renewal_moves_the_expiry_of_the_row_in_the_configured_schema_and_table_on_the_servers_clock()
+    {
+        var schema = $"s_{Guid.NewGuid():N}"[..20];
+        var table = NewTable();
+        await ExecuteAsync($"CREATE SCHEMA \"{schema}\"");
+        await using var store = new PostgreSqlIdempotencyStore(_dataSource, new PostgreSqlIdempotencyStoreOptions
+        {
+            Schema = schema,
+            TableName = table,
+            CleanupInterval = Timeout.InfiniteTimeSpan,
+        });
+        var remaining = $"SELECT extract(epoch FROM expires_at - clock_timestamp())::bigint FROM \"{schema}\".\"{table}\" WHERE key = 'k'";
+
+        var claim = await store.TryClaimAsync("k", TimeSpan.FromMinutes(1));
+        Assert.True(await store.RenewAsync("k", claim.FencingToken, TimeSpan.FromHours(1)));
+        var renewed = await ScalarAsync(remaining);
+        Assert.True(await store.RenewAsync("k", claim.FencingToken, TimeSpan.FromMinutes(1)));
+        var notShortened = await ScalarAsync(remaining);
+
+        Assert.InRange(renewed, 3590, 3600);
+        Assert.InRange(notShortened, 3590, 3600);
+    }
+
+    [Fact]
     public void Invalid_options_are_rejected_with_a_message_naming_the_fix()
     {
         var noConnection = Assert.Throws<ArgumentException>(() => PostgreSqlIdempotencyStore.Create(new PostgreSqlIdempotencyStoreOptions()));

@@ -50,6 +50,22 @@ public sealed class RedisIdempotencyStoreTests(RedisServerFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task Renewal_raises_the_keys_ttl_on_the_server_and_never_shortens_it()
+    {
+        var store = new RedisIdempotencyStore(_multiplexer, new RedisIdempotencyStoreOptions { KeyPrefix = "renew:" });
+        var db = _multiplexer.GetDatabase();
+
+        var claim = await store.TryClaimAsync("k", TimeSpan.FromMinutes(1));
+        Assert.True(await store.RenewAsync("k", claim.FencingToken, TimeSpan.FromHours(1)));
+        var renewedTtl = await db.KeyTimeToLiveAsync("renew:k");
+        Assert.True(await store.RenewAsync("k", claim.FencingToken, TimeSpan.FromMinutes(1)));
+        var laterTtl = await db.KeyTimeToLiveAsync("renew:k");
+
+        Assert.InRange(renewedTtl!.Value, TimeSpan.FromMinutes(59), TimeSpan.FromHours(1));
+        Assert.InRange(laterTtl!.Value, TimeSpan.FromMinutes(59), TimeSpan.FromHours(1));
+    }
+
+    [Fact]
     public async Task Released_claim_leaves_no_record_behind()
     {
         var store = new RedisIdempotencyStore(_multiplexer, new RedisIdempotencyStoreOptions { KeyPrefix = "rel:" });
