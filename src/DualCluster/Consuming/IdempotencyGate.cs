@@ -66,14 +66,12 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
                 return ConsumeOutcome.Retry(Postponement(options, message.DeliveryAttempt));
         }
 
-        ConsumeOutcome outcome;
-        using (_leases.Hold(storeKey, claim.FencingToken, options.Lease, group))
-        {
-            outcome = await HandleAsync(key, claim.FencingToken, message, group, handle, cancellationToken).ConfigureAwait(false);
-        }
-
+        // The lease is renewed while the handler runs and while its completion is retried.
+        using var hold = _leases.Hold(storeKey, claim.FencingToken, options.Lease, group);
+        var outcome = await HandleAsync(key, claim.FencingToken, message, group, handle, cancellationToken).ConfigureAwait(false);
         if (!outcome.Acknowledge)
         {
+            hold.Dispose();
             try
             {
                 await store.ReleaseAsync(storeKey, claim.FencingToken, CancellationToken.None).ConfigureAwait(false);
@@ -100,10 +98,12 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
 
                 break;
             }
-            catch (Exception ex) when (attempt < CompleteAttempts || _time.GetElapsedTime(completing) < options.Lease / 2)
+            catch (Exception ex) when (attempt < CompleteAttempts || _time.GetElapsedTime(completing) < options.Lease)
             {
-                // The handler ran: keep trying while the claim can still be completed (a short store outage must not
-                // leave the key unrecorded, or a second copy of the message would run the handler again).
+                // The handler ran: keep trying while the claim can still be completed (a store outage must not leave
+                // the key unrecorded, or a second copy of the message would run the handler again). The lease keeper
+                // renews the claim as soon as the store answers again; once the claim is truly lost the store itself
+                // answers false, so trying for up to a whole lease costs nothing but this message's slot.
                 metrics.StoreErrors.Add(1, groupTag);
                 ConsumerLog.StoreUnavailable(logger, ex, group, key);
                 if (attempt >= CompleteAttempts)

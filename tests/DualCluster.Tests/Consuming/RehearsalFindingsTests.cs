@@ -180,4 +180,66 @@ public sealed class RehearsalFindingsTests
         Assert.True(delays.Take(15).Aggregate(TimeSpan.Zero, (a, b) => a + b) > TimeSpan.FromSeconds(2) * 5, "the postponements before the last attempt must outlast the lease several times");
         await consumer.StopAsync(CancellationToken.None);
     }
+
+    [Fact]
+    public async Task A_store_outage_longer_than_half_the_lease_after_the_handler_ran_still_ends_with_the_key_completed()
+    {
+        // Found by the 300,000-message soak: with the store down in bursts, the gate gave up completing after half the
+        // lease and acked; the ack was lost, the claim lapsed, and the redelivered copy ran the handler a second time.
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var store = new OutageStore(new InMemoryIdempotencyStore(time), time);
+        var handled = 0;
+        await using var cluster = new FakeCluster(
+            FakeCluster.Settings("n1", 0, 0, extra: [("DualCluster:Idempotency:Lease", "00:00:02")]),
+            b => b.AddConsumer("outage-group", "orders", (_, _) =>
+            {
+                handled++;
+                store.DownUntil = time.GetUtcNow() + TimeSpan.FromSeconds(1.5); // the store goes down right after the effect
+                return Task.CompletedTask;
+            }).UseIdempotencyStore(_ => store),
+            time);
+        var consumer = await StartAsync(cluster);
+        var old = cluster.Old.Consumers.Single(c => c.Running);
+
+        var delivery = old.DeliverAsync("a", "key-1").AsTask();
+        for (var step = 0; step < 200 && !delivery.IsCompleted; step++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(50));
+            await Task.Yield();
+        }
+
+        Assert.True((await delivery.WaitAsync(Wait)).Acknowledge);
+        Assert.Equal(1, handled);
+        Assert.True(store.FailedCompletions > 3, "the outage must outlast the quick retries");
+        Assert.Equal(ClaimStatus.Completed, (await store.TryClaimAsync("outage-group:key-1", TimeSpan.FromSeconds(2))).Status);
+        await consumer.StopAsync(CancellationToken.None);
+    }
+
+    /// <summary>A store that is unreachable for completions and renewals until <see cref="DownUntil"/>.</summary>
+    private sealed class OutageStore(IIdempotencyStore inner, TimeProvider time) : IIdempotencyStore
+    {
+        public DateTimeOffset DownUntil { get; set; } = DateTimeOffset.MinValue;
+
+        public int FailedCompletions { get; private set; }
+
+        public ValueTask<IdempotencyClaim> TryClaimAsync(string key, TimeSpan lease, CancellationToken cancellationToken = default) =>
+            inner.TryClaimAsync(key, lease, cancellationToken);
+
+        public ValueTask<bool> CompleteAsync(string key, long fencingToken, TimeSpan retention, CancellationToken cancellationToken = default)
+        {
+            if (time.GetUtcNow() < DownUntil)
+            {
+                FailedCompletions++;
+                throw new IdempotencyStoreUnavailableException("down");
+            }
+
+            return inner.CompleteAsync(key, fencingToken, retention, cancellationToken);
+        }
+
+        public ValueTask<bool> RenewAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken = default) =>
+            time.GetUtcNow() < DownUntil ? throw new IdempotencyStoreUnavailableException("down") : inner.RenewAsync(key, fencingToken, lease, cancellationToken);
+
+        public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken = default) =>
+            inner.ReleaseAsync(key, fencingToken, cancellationToken);
+    }
 }
