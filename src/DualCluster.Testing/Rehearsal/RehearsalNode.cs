@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using DualCluster.Transport;
@@ -6,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace DualCluster.Testing;
 
@@ -16,7 +18,10 @@ namespace DualCluster.Testing;
 /// timers stop and it hears no configuration change. A crash lands mid-handler: a handler whose effect is already
 /// committed finishes completing its claim first (the window between an effect and the store's completion is the
 /// documented at-least-once residue that only a completion inside the handler's own transaction closes; the
-/// rehearsal does not count it against the library).
+/// rehearsal does not count it against the library). Over a wire protocol (<see cref="RehearsalOptions.Clusters"/>)
+/// a crash also stops the node's consumers without waiting, as closed connections would: they fetch nothing more,
+/// while the handlers in flight stay hung (a transport whose stop still commits or unregisters later is a poorer
+/// model of a dead process; see RocketMQRehearsalClusters).
 /// </summary>
 internal sealed class RehearsalNode : IAsyncDisposable
 {
@@ -31,6 +36,8 @@ internal sealed class RehearsalNode : IAsyncDisposable
     private int _dying;
     private int _committing;
     private int _disposed;
+    private readonly ConcurrentBag<IClusterConsumer> _consumers = [];
+    private readonly List<Task> _abandoned = [];
 
     private RehearsalNode(RehearsalRun run, string id, bool consumer, NodeClock clock, IDisposable attachment)
     {
@@ -65,9 +72,20 @@ internal sealed class RehearsalNode : IAsyncDisposable
             builder.Services.AddSingleton<TimeProvider>(clock);
             var transport = run.TransportOptions;
             var dual = builder.Services.AddDualCluster(builder.Configuration.GetSection(DualClusterOptions.SectionName))
-                .UseTransport(ClusterRole.Old, _ => new NodeTransport(new InMemoryClusterTransport(run.Old, ClusterRole.Old, transport), node))
-                .UseTransport(ClusterRole.New, _ => new NodeTransport(new InMemoryClusterTransport(run.New, ClusterRole.New, transport), node))
                 .UseIdempotencyStore(_ => new RehearsalStore(run.Store, run.StoreOutage, () => node.IsDead));
+            if (run.Options.Clusters is { } clusters)
+            {
+                // The configured protocol's transport (the run's servers), seen through the node so a crash holds its deliveries.
+                clusters.ConfigureNode(dual);
+                dual.UseTransport(ClusterRole.Old, sp => new NodeTransport(CreateConfigured(sp, ClusterRole.Old), node))
+                    .UseTransport(ClusterRole.New, sp => new NodeTransport(CreateConfigured(sp, ClusterRole.New), node));
+            }
+            else
+            {
+                dual.UseTransport(ClusterRole.Old, _ => new NodeTransport(new InMemoryClusterTransport(run.Old, ClusterRole.Old, transport), node))
+                    .UseTransport(ClusterRole.New, _ => new NodeTransport(new InMemoryClusterTransport(run.New, ClusterRole.New, transport), node));
+            }
+
             if (consumer)
             {
                 dual.AddConsumer(run.Group, run.Options.Topic, node.HandleAsync, o =>
@@ -92,6 +110,17 @@ internal sealed class RehearsalNode : IAsyncDisposable
             await node.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>The transport the node's configuration names for <paramref name="role"/>, from the factories registered on it.</summary>
+    private static IClusterTransport CreateConfigured(IServiceProvider services, ClusterRole role)
+    {
+        var cluster = services.GetRequiredService<IOptionsMonitor<DualClusterOptions>>().CurrentValue.Clusters[role];
+        var protocol = cluster.Protocol?.Trim();
+        var factory = services.GetServices<IClusterTransportFactory>().FirstOrDefault(f => string.Equals(f.Protocol, protocol, StringComparison.OrdinalIgnoreCase))
+            ?? throw new InvalidOperationException(
+                $"Rehearsal: DualCluster:Clusters:{role}:Protocol is '{protocol}' but RehearsalClusters.ConfigureNode registered no transport for it.");
+        return factory.Create(role, cluster, services);
     }
 
     /// <summary>Sends messages until the traffic is exhausted (or cancelled), <paramref name="concurrency"/> at a time.</summary>
@@ -190,6 +219,28 @@ internal sealed class RehearsalNode : IAsyncDisposable
         _dead = true;
         _clock.Stop();
         _attachment.Dispose();
+        if (_run.Options.Clusters is not null)
+        {
+            // Over a wire protocol a dead process's connections close: its consumers fetch nothing more and, for
+            // 4.x, the broker rebalances its queues. Stopping them with no time to wait models that: they stop
+            // fetching and let go of their queues; the handlers in flight stay hung, unsettled.
+            foreach (var consumer in _consumers)
+            {
+                _abandoned.Add(AbandonAsync(consumer));
+            }
+        }
+    }
+
+    private static async Task AbandonAsync(IClusterConsumer consumer)
+    {
+        try
+        {
+            await consumer.StopAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // A dead process reports nothing.
+        }
     }
 
     /// <summary>Stops the node gracefully (a planned leave, as in a rolling deployment).</summary>
@@ -211,6 +262,7 @@ internal sealed class RehearsalNode : IAsyncDisposable
 
         _attachment.Dispose();
         await _teardown.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_abandoned).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (_host is not null)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -236,10 +288,24 @@ internal sealed class RehearsalNode : IAsyncDisposable
 
         public IClusterProducer Producer => inner.Producer;
 
-        public IBacklogProbe BacklogProbe => node._run.Options.BacklogProbe?.Invoke(inner.BacklogProbe) ?? inner.BacklogProbe;
+        public IBacklogProbe BacklogProbe
+        {
+            get
+            {
+                var run = node._run;
+                var probe = inner.BacklogProbe;
+                if (run.Options.Clusters?.OperatorReadsBacklogFromConsole(Role) == true)
+                {
+                    probe = new ConsoleBacklogProbe(probe, run.Broker(Role), Role);
+                }
 
-        public IClusterConsumer CreateConsumer(ConsumerSubscription subscription, ClusterMessageHandler handler) =>
-            inner.CreateConsumer(subscription, async (message, cancellationToken) =>
+                return run.Options.BacklogProbe?.Invoke(probe) ?? probe;
+            }
+        }
+
+        public IClusterConsumer CreateConsumer(ConsumerSubscription subscription, ClusterMessageHandler handler)
+        {
+            var consumer = inner.CreateConsumer(subscription, async (message, cancellationToken) =>
             {
                 if (node.IsDying)
                 {
@@ -269,6 +335,9 @@ internal sealed class RehearsalNode : IAsyncDisposable
 
                 return outcome;
             });
+            node._consumers.Add(consumer);
+            return consumer;
+        }
 
         public ValueTask DisposeAsync() => inner.DisposeAsync();
     }

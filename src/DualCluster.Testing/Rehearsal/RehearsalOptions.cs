@@ -79,6 +79,13 @@ public sealed class RehearsalOptions
     /// </summary>
     public bool? KeepEffectHistory { get; set; }
 
+    /// <summary>
+    /// Where the two clusters are served from. Null (default): the in-memory brokers, reached in-process. Set it to
+    /// rehearse over a wire protocol, e.g. <c>RocketMQRehearsalClusters</c> from DualCluster.RocketMQ.Testing (Old on a
+    /// loopback 4.x remoting broker, New on a loopback 5.x gRPC broker).
+    /// </summary>
+    public RehearsalClusters? Clusters { get; set; }
+
     /// <summary>The topic (default <c>rehearsal</c>). The consumer group gets a unique name per run.</summary>
     public string Topic { get; set; } = "rehearsal";
 

@@ -25,6 +25,12 @@ internal sealed class RehearsalRun : IAsyncDisposable
     private readonly InMemoryIdempotencyStore? _ownedStore;
     private readonly long[] _milestones;
     private IReadOnlyDictionary<string, string?> _target = new Dictionary<string, string?>();
+    private readonly Dictionary<string, string?> _clusterSettings = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["DualCluster:Clusters:Old:Protocol"] = "InMemory",
+        ["DualCluster:Clusters:New:Protocol"] = "InMemory",
+    };
+    private bool _clustersStarted;
     private TaskCompletionSource? _holdOld;
     private long _duplicatesSuppressed;
     private int _stepIndex;
@@ -136,6 +142,7 @@ internal sealed class RehearsalRun : IAsyncDisposable
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
+            await StartClustersAsync(cancellationToken).ConfigureAwait(false);
             _target = Settings(plan[0]);
             Fleet.Apply(_target);
             await StartFleetAsync(cancellationToken).ConfigureAwait(false);
@@ -215,6 +222,33 @@ internal sealed class RehearsalRun : IAsyncDisposable
             Ledger.Latency,
             HandlerLatency.Summarize(),
             clock.Elapsed);
+    }
+
+    /// <summary>With <see cref="RehearsalOptions.Clusters"/>: puts its servers in front of both brokers and points the nodes at them.</summary>
+    private async Task StartClustersAsync(CancellationToken cancellationToken)
+    {
+        if (Options.Clusters is not { } clusters)
+        {
+            return;
+        }
+
+        _clustersStarted = true;
+        _clusterSettings.Clear();
+        foreach (var role in new[] { ClusterRole.Old, ClusterRole.New })
+        {
+            var settings = await clusters.StartAsync(role, Broker(role), cancellationToken).ConfigureAwait(false);
+            const string prefix = "DualCluster:";
+            foreach (var (key, value) in settings)
+            {
+                if (!key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new InvalidOperationException(
+                        $"{clusters.GetType().Name}.StartAsync({role}) returned the key '{key}'; only DualCluster keys may configure a node.");
+                }
+
+                _clusterSettings[key] = value;
+            }
+        }
     }
 
     private async Task StartFleetAsync(CancellationToken cancellationToken)
@@ -544,10 +578,8 @@ internal sealed class RehearsalRun : IAsyncDisposable
 
     private Dictionary<string, string?> Settings(RehearsalStep step)
     {
-        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        var settings = new Dictionary<string, string?>(_clusterSettings, StringComparer.OrdinalIgnoreCase)
         {
-            ["DualCluster:Clusters:Old:Protocol"] = "InMemory",
-            ["DualCluster:Clusters:New:Protocol"] = "InMemory",
             ["DualCluster:Producer:NewWeight"] = step.ProducerWeight.ToString(CultureInfo.InvariantCulture),
             ["DualCluster:Consumer:NewWeight"] = step.ConsumerWeight.ToString(CultureInfo.InvariantCulture),
             ["DualCluster:SafeOrderGuard"] = Options.SafeOrderGuard ? "true" : "false",
@@ -597,6 +629,11 @@ internal sealed class RehearsalRun : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopFleetAsync().ConfigureAwait(false);
+        if (_clustersStarted)
+        {
+            await Options.Clusters!.StopAsync().ConfigureAwait(false);
+        }
+
         _ownedStore?.Dispose();
         _configuration.Dispose();
     }
