@@ -1,3 +1,4 @@
+using DualCluster.RocketMQ.Testing;
 using DualCluster.Testing;
 
 namespace MigrationWalkthrough;
@@ -24,6 +25,12 @@ internal sealed record ScenarioOptions
 
     /// <summary>Keep every effect's origin, whatever the run's size (reported with duplicates).</summary>
     public bool History { get; init; }
+
+    /// <summary>
+    /// Serve the clusters over the RocketMQ wire protocols (Old: loopback 4.x remoting over TCP; New: loopback 5.x
+    /// gRPC over HTTP/2) instead of in-process.
+    /// </summary>
+    public bool Wire { get; init; }
 }
 
 /// <summary>
@@ -44,6 +51,7 @@ internal sealed class MigrationScenario(ScenarioOptions options)
             SafeOrderGuard = options.SafeOrderGuard,
             StepTimeout = TimeSpan.FromMinutes(5),
             KeepEffectHistory = options.History ? true : null,
+            Clusters = options.Wire ? new RocketMQRehearsalClusters() : null,
         };
         foreach (var fault in options.Faults ?? [RehearsalFault.AckLost(options.AckLoss), RehearsalFault.SendTimeoutAfterStore(3)])
         {

@@ -6,7 +6,7 @@ using MigrationWalkthrough;
 using Spectre.Console;
 
 // The README's main job: the five migration steps on two embedded in-memory clusters, under faults, with a ledger.
-//   dotnet run --project samples/MigrationWalkthrough -c Release [-- --messages N --seed S --faults LIST|all --rate R --plan P --no-guard --json]
+//   dotnet run --project samples/MigrationWalkthrough -c Release [-- --messages N --seed S --faults LIST|all --rate R --plan P --no-guard --wire --json]
 // Soak: dotnet run --project samples/MigrationWalkthrough -c Release -- --messages 1000000 --faults all
 var options = new ScenarioOptions();
 var json = false;
@@ -17,6 +17,9 @@ for (var i = 0; i < args.Length; i++)
     {
         case "--json":
             json = true;
+            break;
+        case "--wire":
+            options = options with { Wire = true };
             break;
         case "--history":
             options = options with { History = true };
@@ -69,7 +72,7 @@ for (var i = 0; i < args.Length; i++)
             break;
         case "--help" or "-h":
             Console.WriteLine("usage: MigrationWalkthrough [--messages N (>= 5, default 20000)] [--seed S] [--faults LIST|all|none] [--rate MSG_PER_S (0 = max)]");
-            Console.WriteLine("                           [--plan five|rollbacks|producers-first|leave-old-with-backlog] [--no-guard] [--history] [--json]");
+            Console.WriteLine("                           [--plan five|rollbacks|producers-first|leave-old-with-backlog] [--no-guard] [--history] [--wire] [--json]");
             Console.WriteLine($"faults: {string.Join(", ", RehearsalFault.Names)}");
             return 0;
         default:
@@ -79,12 +82,13 @@ for (var i = 0; i < args.Length; i++)
 }
 
 var faults = options.Faults is null ? "ack-lost, send-timeout-after-store" : options.Faults.Count == 0 ? "none" : string.Join(", ", options.Faults.Select(f => f.Name));
+var clusters = options.Wire ? "loopback wire brokers (Old: 4.x remoting over TCP, New: 5.x gRPC over HTTP/2)" : "two in-memory brokers";
 var live = !json && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 var scenario = new MigrationScenario(options);
 RehearsalResult result;
 if (live)
 {
-    var table = new Table().Border(TableBorder.Rounded).Title($"[bold]DualCluster migration walkthrough[/] — {options.Messages:N0} messages, seed {options.Seed}, faults: {Markup.Escape(faults)}");
+    var table = new Table().Border(TableBorder.Rounded).Title($"[bold]DualCluster migration walkthrough[/] — {options.Messages:N0} messages, seed {options.Seed}, faults: {Markup.Escape(faults)}; clusters: {Markup.Escape(clusters)}");
     foreach (var column in new[] { "step", "settings", "sent old/new", "handled old/new", "outstanding", "dupes skipped / dup effects", "backlog old/new", "producers on New", "consumers old/new", "rejected reloads" })
     {
         table.AddColumn(column);
@@ -115,7 +119,7 @@ else
 {
     if (!json)
     {
-        Console.WriteLine($"DualCluster migration walkthrough: {options.Messages} messages, seed {options.Seed}, faults: {faults}");
+        Console.WriteLine($"DualCluster migration walkthrough: {options.Messages} messages, seed {options.Seed}, faults: {faults}; clusters: {clusters}");
     }
 
     result = await scenario.RunAsync(step =>

@@ -32,6 +32,15 @@ public sealed class WireRehearsalTests(ITestOutputHelper output)
     public Task A_rebalance_storm_over_the_wire_loses_nothing_and_duplicates_nothing() => RehearseAsync(RehearsalFault.RebalanceStorm());
 
     [Fact]
+    public Task Configuration_flapping_over_the_wire_keeps_the_last_valid_routing() => RehearseAsync(RehearsalFault.ConfigFlapping());
+
+    [Fact]
+    public Task Handlers_slower_than_the_lease_over_the_wire_run_once() => RehearseAsync(RehearsalFault.SlowHandler());
+
+    [Fact]
+    public Task Clock_skew_between_nodes_over_the_wire_loses_nothing_and_duplicates_nothing() => RehearseAsync(RehearsalFault.ClockSkew());
+
+    [Fact]
     public Task Both_clusters_on_gRPC_with_consumer_crashes_lose_nothing_and_duplicate_nothing() =>
         RehearseAsync(new RocketMQRehearsalClusters(RocketMQRehearsalClusters.Grpc, RocketMQRehearsalClusters.Grpc), RehearsalFault.ConsumerCrash());
 
