@@ -132,7 +132,16 @@ internal sealed class WireClient : IDisposable
     public async Task<(AsyncDuplexStreamingCall<TelemetryCommand, TelemetryCommand> Stream, TelemetryCommand Reply)> OpenTelemetryAsync(Settings settings)
     {
         var stream = Stub.Telemetry(new CallOptions(Headers()));
-        await stream.RequestStream.WriteAsync(new TelemetryCommand { Settings = settings });
+        try
+        {
+            await stream.RequestStream.WriteAsync(new TelemetryCommand { Settings = settings });
+        }
+        catch (RpcException)
+        {
+            // A server that refuses the call on its headers (e.g. a wrong signature) may answer and end it before the
+            // settings are written; its answer is still there to read below. Any other failure shows up there too.
+        }
+
         if (!await stream.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(SafetyTimeout))
         {
             throw new InvalidOperationException("Telemetry ended without a reply.");
