@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using DualCluster.RocketMQ.Testing;
 using DualCluster.Testing;
 using MigrationWalkthrough;
 using Spectre.Console;
@@ -82,7 +83,7 @@ for (var i = 0; i < args.Length; i++)
 }
 
 var faults = options.Faults is null ? "ack-lost, send-timeout-after-store" : options.Faults.Count == 0 ? "none" : string.Join(", ", options.Faults.Select(f => f.Name));
-var clusters = options.Wire ? "loopback wire brokers (Old: 4.x remoting over TCP, New: 5.x gRPC over HTTP/2)" : "two in-memory brokers";
+var clusters = options.Wire ? new RocketMQRehearsalClusters().Description : "two in-memory brokers";
 var live = !json && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 var scenario = new MigrationScenario(options);
 RehearsalResult result;

@@ -67,7 +67,7 @@ public sealed class RocketMQRehearsalClusters : RehearsalClusters
         ArgumentNullException.ThrowIfNull(broker);
         var section = $"DualCluster:Clusters:{role}";
         var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        if ((role == ClusterRole.Old ? OldProtocol : NewProtocol) == Remoting)
+        if (ProtocolOf(role) == Remoting)
         {
             var cluster = await RemotingLoopbackCluster.StartAsync(
                 broker,
@@ -116,7 +116,7 @@ public sealed class RocketMQRehearsalClusters : RehearsalClusters
 
     /// <summary>True for a cluster served over gRPC: the 5.x protocol has no backlog query.</summary>
     /// <param name="role">Which cluster.</param>
-    public override bool OperatorReadsBacklogFromConsole(ClusterRole role) => (role == ClusterRole.Old ? OldProtocol : NewProtocol) == Grpc;
+    public override bool OperatorReadsBacklogFromConsole(ClusterRole role) => ProtocolOf(role) == Grpc;
 
     /// <inheritdoc />
     public override void ConfigureNode(DualClusterBuilder builder)
@@ -148,6 +148,8 @@ public sealed class RocketMQRehearsalClusters : RehearsalClusters
             _servers.Add(server);
         }
     }
+
+    private string ProtocolOf(ClusterRole role) => role == ClusterRole.Old ? OldProtocol : NewProtocol;
 
     private static string Describe(string protocol) =>
         protocol == Remoting ? "4.x remoting over TCP (loopback name server + broker)" : "5.x gRPC over HTTP/2 (loopback proxy)";

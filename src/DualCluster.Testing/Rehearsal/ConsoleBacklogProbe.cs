@@ -9,6 +9,8 @@ namespace DualCluster.Testing;
 /// </summary>
 internal sealed class ConsoleBacklogProbe(IBacklogProbe inner, InMemoryBroker broker, ClusterRole role) : IBacklogProbe
 {
+    private readonly InMemoryBacklogProbe _console = new(broker, role);
+
     public async ValueTask<BacklogReport> GetBacklogAsync(string group, string topic, CancellationToken cancellationToken = default)
     {
         var report = await inner.GetBacklogAsync(group, topic, cancellationToken).ConfigureAwait(false);
@@ -17,12 +19,7 @@ internal sealed class ConsoleBacklogProbe(IBacklogProbe inner, InMemoryBroker br
             return report;
         }
 
-        if (broker.Faults.IsPaused)
-        {
-            throw new ClusterTransportException(role, BrokerStatusCodes.Unavailable, true, "The cluster is paused: its console shows no backlog; retry after it resumes.");
-        }
-
-        var console = broker.GetBacklog(group, topic);
+        var console = await _console.GetBacklogAsync(group, topic, cancellationToken).ConfigureAwait(false);
         return report with
         {
             Ready = report.Ready ?? console.Ready,

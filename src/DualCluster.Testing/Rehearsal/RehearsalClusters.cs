@@ -30,7 +30,11 @@ public abstract class RehearsalClusters
     /// </returns>
     public abstract Task<IReadOnlyDictionary<string, string?>> StartAsync(ClusterRole role, InMemoryBroker broker, CancellationToken cancellationToken);
 
-    /// <summary>Registers on a node's builder the transport factories the returned configuration names.</summary>
+    /// <summary>
+    /// Registers on a node's builder the transport factories the returned configuration names, as instances
+    /// (<c>DualClusterBuilder.AddTransportFactory</c>, or a <c>Use…</c> method built on it). The node then picks and
+    /// validates each cluster's transport from its configured protocol, as in production.
+    /// </summary>
     /// <param name="builder">The node's DualCluster builder.</param>
     public abstract void ConfigureNode(DualClusterBuilder builder);
 

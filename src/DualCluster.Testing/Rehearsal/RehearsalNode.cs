@@ -7,7 +7,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace DualCluster.Testing;
 
@@ -75,10 +74,20 @@ internal sealed class RehearsalNode : IAsyncDisposable
                 .UseIdempotencyStore(_ => new RehearsalStore(run.Store, run.StoreOutage, () => node.IsDead));
             if (run.Options.Clusters is { } clusters)
             {
-                // The configured protocol's transport (the run's servers), seen through the node so a crash holds its deliveries.
+                // The core picks and validates each cluster's transport from the configured protocol, as in production;
+                // every factory is wrapped so that its transports are seen through the node (a crash holds their deliveries).
                 clusters.ConfigureNode(dual);
-                dual.UseTransport(ClusterRole.Old, sp => new NodeTransport(CreateConfigured(sp, ClusterRole.Old), node))
-                    .UseTransport(ClusterRole.New, sp => new NodeTransport(CreateConfigured(sp, ClusterRole.New), node));
+                var services = builder.Services;
+                for (var i = 0; i < services.Count; i++)
+                {
+                    if (services[i].ServiceType == typeof(IClusterTransportFactory))
+                    {
+                        var factory = services[i].ImplementationInstance as IClusterTransportFactory
+                            ?? throw new InvalidOperationException(
+                                $"{clusters.GetType().Name}.ConfigureNode must register transport factories as instances (DualClusterBuilder.AddTransportFactory).");
+                        services[i] = ServiceDescriptor.Singleton<IClusterTransportFactory>(new NodeTransportFactory(factory, node));
+                    }
+                }
             }
             else
             {
@@ -110,17 +119,6 @@ internal sealed class RehearsalNode : IAsyncDisposable
             await node.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-    }
-
-    /// <summary>The transport the node's configuration names for <paramref name="role"/>, from the factories registered on it.</summary>
-    private static IClusterTransport CreateConfigured(IServiceProvider services, ClusterRole role)
-    {
-        var cluster = services.GetRequiredService<IOptionsMonitor<DualClusterOptions>>().CurrentValue.Clusters[role];
-        var protocol = cluster.Protocol?.Trim();
-        var factory = services.GetServices<IClusterTransportFactory>().FirstOrDefault(f => string.Equals(f.Protocol, protocol, StringComparison.OrdinalIgnoreCase))
-            ?? throw new InvalidOperationException(
-                $"Rehearsal: DualCluster:Clusters:{role}:Protocol is '{protocol}' but RehearsalClusters.ConfigureNode registered no transport for it.");
-        return factory.Create(role, cluster, services);
     }
 
     /// <summary>Sends messages until the traffic is exhausted (or cancelled), <paramref name="concurrency"/> at a time.</summary>
@@ -340,6 +338,17 @@ internal sealed class RehearsalNode : IAsyncDisposable
         }
 
         public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    /// <summary>A transport factory whose transports are seen through the node.</summary>
+    private sealed class NodeTransportFactory(IClusterTransportFactory inner, RehearsalNode node) : IClusterTransportFactory
+    {
+        public string Protocol => inner.Protocol;
+
+        public IClusterTransport Create(ClusterRole role, ClusterOptions options, IServiceProvider services) =>
+            new NodeTransport(inner.Create(role, options, services), node);
+
+        public IEnumerable<string> Validate(ClusterRole role, ClusterOptions options) => inner.Validate(role, options);
     }
 
     /// <summary>Set by the handler once its effect is committed (flows to it through the async context).</summary>
