@@ -36,4 +36,16 @@ internal static partial class ConsumerLog
 
     [LoggerMessage(EventId = 3014, Level = LogLevel.Warning, Message = "Backlog check of {Cluster} for {Group}/{Topic} failed; still draining")]
     public static partial void DrainCheckFailed(ILogger logger, Exception exception, string group, string topic, ClusterRole cluster);
+
+    [LoggerMessage(EventId = 3020, Level = LogLevel.Warning, Message = "The idempotency gate was disposed with {Count} handler runs still in flight; their claims lapse after the lease")]
+    public static partial void GateDisposedWithRunsInFlight(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3021, Level = LogLevel.Error, Message = "Consumer {Group}/{Topic}: reconciliation failed; retrying at the next drain check")]
+    public static partial void ReconcileFailed(ILogger logger, Exception exception, string group, string topic);
+
+    [LoggerMessage(EventId = 3022, Level = LogLevel.Error, Message = "Consumer {Group}/{Topic}: a status subscriber failed")]
+    public static partial void SubscriberFailed(ILogger logger, Exception exception, string group, string topic);
+
+    [LoggerMessage(EventId = 3023, Level = LogLevel.Error, Message = "Consumer {Group}/{Topic} failed to stop reading {Cluster} cleanly; unsettled messages are redelivered")]
+    public static partial void StopFailed(ILogger logger, Exception exception, string group, string topic, ClusterRole cluster);
 }

@@ -13,6 +13,12 @@ namespace DualCluster.Consuming;
 /// the one no longer targeted (make-before-break). A cluster that no other consumer will read is drained
 /// first: the node keeps reading it until its backlog for the group is zero and no producer writes it.
 /// All changes run on one loop, so they never overlap.
+/// <para>
+/// Stop contract: <see cref="StopAsync"/> first lets the loop finish what it is doing (a switch in progress stops
+/// its cluster gracefully, exactly as the final stop does), then stops every cluster still read, then waits until no
+/// handler run is between its claim and that claim's completion or release. Only the host's token turns any of
+/// this into a forced stop, and a forced stop never settles an unknown outcome.
+/// </para>
 /// </summary>
 internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, IDisposable
 {
@@ -29,6 +35,8 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
     private readonly long[] _drainedSince = new long[2];
     private readonly object _statusGate = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _forced = new();
+    private readonly InFlightRuns _runs = new();
     private ClusterSet _draining;
     private ConsumerStatus _status;
     private ITimer? _recheck;
@@ -83,6 +91,9 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _routing.Changed -= OnRoutingChanged;
+
+        // The loop's own stops of a cluster stay graceful: only the host's token forces them.
+        using var forcing = cancellationToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), _forced);
         await _stopping.CancelAsync().ConfigureAwait(false);
         _recheck?.Dispose();
         if (_loop is not null)
@@ -100,9 +111,39 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
         }
 
         await Task.WhenAll(stops).ConfigureAwait(false);
+        await WaitForRunsAsync(cancellationToken).ConfigureAwait(false);
         SetDraining(ClusterSet.None);
         Publish(null, null);
     }
+
+    /// <summary>
+    /// Waits until every handler run of this registration has completed or released its claim. After a forced stop
+    /// the runs were told to stop; they are given <see cref="ForcedStopGrace"/> more to give their claims back.
+    /// </summary>
+    private async Task WaitForRunsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _runs.WaitIdleAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        using var grace = new CancellationTokenSource(ForcedStopGrace, _time);
+        try
+        {
+            await _runs.WaitIdleAsync(grace.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            ConsumerLog.GateDisposedWithRunsInFlight(_logger, _runs.Count);
+        }
+    }
+
+    /// <summary>How long a forced stop still waits for cancelled handler runs to give their claims back.</summary>
+    internal static readonly TimeSpan ForcedStopGrace = TimeSpan.FromSeconds(5);
 
     private void OnRoutingChanged(RoutingSnapshot previous, RoutingSnapshot next) => _signal.Release();
 
@@ -132,6 +173,13 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception ex)
+            {
+                // Reconciliation must outlive any one failure: report it and try again at the next check.
+                ConsumerLog.ReconcileFailed(_logger, ex, Subscription.Group, Subscription.Topic);
+                Publish(null, ex.Message);
+                ScheduleRecheck(_routing.Current.Options.Consumer.DrainCheckInterval);
             }
         }
     }
@@ -182,7 +230,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
                 // Others keep reading this cluster (or it no longer exists): break once the target side runs.
                 if (_active[(int)role] is { } leaving && startedAll)
                 {
-                    await StopConsumerAsync(role, leaving, cancellationToken).ConfigureAwait(false);
+                    await StopConsumerAsync(role, leaving, _forced.Token).ConfigureAwait(false);
                 }
 
                 continue;
@@ -215,7 +263,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
             {
                 if (_active[(int)role] is { } leaving)
                 {
-                    await StopConsumerAsync(role, leaving, cancellationToken).ConfigureAwait(false);
+                    await StopConsumerAsync(role, leaving, _forced.Token).ConfigureAwait(false);
                 }
 
                 continue;
@@ -298,6 +346,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
         ConsumerLog.Started(_logger, Subscription.Group, Subscription.Topic, role);
     }
 
+    /// <summary>Stops one cluster's consumer; a failure is logged (its unsettled messages are redelivered), never thrown.</summary>
     private async Task StopConsumerAsync(ClusterRole role, IClusterConsumer consumer, CancellationToken cancellationToken)
     {
         _active[(int)role] = null;
@@ -305,21 +354,41 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
         {
             await consumer.StopAsync(cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch (Exception ex)
+        {
+            ConsumerLog.StopFailed(_logger, ex, Subscription.Group, Subscription.Topic, role);
+        }
+
+        try
         {
             await consumer.DisposeAsync().ConfigureAwait(false);
-            ConsumerLog.Stopped(_logger, Subscription.Group, Subscription.Topic, role);
         }
+        catch (Exception ex)
+        {
+            ConsumerLog.StopFailed(_logger, ex, Subscription.Group, Subscription.Topic, role);
+        }
+
+        ConsumerLog.Stopped(_logger, Subscription.Group, Subscription.Topic, role);
     }
 
-    private ValueTask<ConsumeOutcome> HandleAsync(ReceivedMessage message, CancellationToken cancellationToken) =>
-        _gate.RunAsync(
-            message,
-            Subscription.Group,
-            _routing.Current.Options.Idempotency,
-            _registration.KeySelector,
-            (key, token, ct) => InvokeHandlerAsync(message, key, token, ct),
-            cancellationToken);
+    private async ValueTask<ConsumeOutcome> HandleAsync(ReceivedMessage message, CancellationToken cancellationToken)
+    {
+        _runs.Enter();
+        try
+        {
+            return await _gate.RunAsync(
+                message,
+                Subscription.Group,
+                _routing.Current.Options.Idempotency,
+                _registration.KeySelector,
+                (key, token, ct) => InvokeHandlerAsync(message, key, token, ct),
+                cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _runs.Exit();
+        }
+    }
 
     private async Task InvokeHandlerAsync(ReceivedMessage message, string key, long token, CancellationToken cancellationToken)
     {
@@ -381,13 +450,45 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
                 Subscription.Group, Subscription.Topic, _routing.Current.Plan.ConsumerTargets, reading, _draining, phase, backlog ?? _status.LastBacklog, error);
         }
 
-        Reconciled?.Invoke(status);
+        if (Reconciled is { } subscribers)
+        {
+            foreach (var subscriber in subscribers.GetInvocationList())
+            {
+                try
+                {
+                    ((Action<ConsumerStatus>)subscriber)(status);
+                }
+                catch (Exception ex)
+                {
+                    ConsumerLog.SubscriberFailed(_logger, ex, Subscription.Group, Subscription.Topic);
+                }
+            }
+        }
     }
 
     private static readonly ClusterRole[] Roles = [ClusterRole.Old, ClusterRole.New];
 
-    /// <summary>For containers disposed synchronously.</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+    /// <summary>
+    /// For containers disposed synchronously. Does not block on asynchronous work: consumers still running (the host
+    /// never called <see cref="StopAsync"/>) are forced to stop in the background, settling nothing unknown.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_active.All(c => c is null))
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                _routing.Changed -= OnRoutingChanged;
+                _forced.Cancel();
+                _stopping.Cancel();
+                _recheck?.Dispose();
+            }
+
+            return;
+        }
+
+        _ = DisposeAsync().AsTask();
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -397,21 +498,20 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
         }
 
         _routing.Changed -= OnRoutingChanged;
-        if (!_stopping.IsCancellationRequested)
+        await _forced.CancelAsync().ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _recheck?.Dispose();
+        if (_loop is not null)
         {
-            await _stopping.CancelAsync().ConfigureAwait(false);
+            await _loop.ConfigureAwait(false);
         }
 
-        _recheck?.Dispose();
-        foreach (var consumer in _active)
+        for (var i = 0; i < _active.Length; i++)
         {
-            if (consumer is not null)
+            if (_active[i] is { } consumer)
             {
-                await consumer.DisposeAsync().ConfigureAwait(false);
+                await StopConsumerAsync((ClusterRole)i, consumer, _forced.Token).ConfigureAwait(false);
             }
         }
-
-        _stopping.Dispose();
-        _signal.Dispose();
     }
 }

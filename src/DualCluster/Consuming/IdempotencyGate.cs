@@ -10,14 +10,42 @@ namespace DualCluster.Consuming;
 /// Runs a handler at most once per (group, idempotency key): claim → handle → complete, or release on
 /// failure (design §2). Duplicates are acked and skipped; a key held elsewhere, or a store that cannot be
 /// reached, leaves the message unacked for redelivery.
+/// <para>
+/// Every run is counted until it has completed or released its claim: <see cref="DisposeAsync"/> waits for the runs in
+/// flight (so a host that stops never leaves a claim held that a run was about to complete or release), and only then
+/// stops renewing leases.
+/// </para>
 /// </summary>
-internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetrics metrics, ILogger logger, TimeProvider? time = null) : IDisposable
+internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetrics metrics, ILogger logger, TimeProvider? time = null) : IAsyncDisposable, IDisposable
 {
     private const int CompleteAttempts = 3;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly LeaseKeeper _leases = new(store, time ?? TimeProvider.System, metrics);
+    private readonly InFlightRuns _runs = new();
+
+    /// <summary>Runs still between their claim and its completion or release.</summary>
+    public int InFlight => _runs.Count;
 
     public async ValueTask<ConsumeOutcome> RunAsync(
+        ReceivedMessage message,
+        string group,
+        IdempotencyOptions options,
+        Func<ReceivedMessage, string?>? keySelector,
+        Func<string, long, CancellationToken, Task> handle,
+        CancellationToken cancellationToken)
+    {
+        _runs.Enter();
+        try
+        {
+            return await RunCoreAsync(message, group, options, keySelector, handle, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _runs.Exit();
+        }
+    }
+
+    private async ValueTask<ConsumeOutcome> RunCoreAsync(
         ReceivedMessage message,
         string group,
         IdempotencyOptions options,
@@ -37,11 +65,14 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         IdempotencyClaim claim;
         try
         {
+            // Not cancellable: a store may record the claim and only then notice a cancelled token, and a claim nobody
+            // knows the fencing token of stays held for a whole lease. The store's own timeouts bound this call;
+            // a stop that arrives meanwhile is honoured just below by releasing what was won.
             claim = options.ValidatePayload
-                ? await store.TryClaimAsync(IdempotencyClaimRequest.ForPayload(storeKey, message.Body.Span), options.Lease, cancellationToken).ConfigureAwait(false)
-                : await store.TryClaimAsync(storeKey, options.Lease, cancellationToken).ConfigureAwait(false);
+                ? await store.TryClaimAsync(IdempotencyClaimRequest.ForPayload(storeKey, message.Body.Span), options.Lease, CancellationToken.None).ConfigureAwait(false)
+                : await store.TryClaimAsync(storeKey, options.Lease, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex)
         {
             metrics.StoreErrors.Add(1, groupTag);
             metrics.Postponed.Add(1, cluster, groupTag);
@@ -66,23 +97,20 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
                 return ConsumeOutcome.Retry(Postponement(options, message.DeliveryAttempt));
         }
 
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: give the claim back at once so the redelivered copy does not wait out the lease.
+            await ReleaseAsync(storeKey, claim.FencingToken, group, key).ConfigureAwait(false);
+            return ConsumeOutcome.Retry(TimeSpan.Zero);
+        }
+
         // The lease is renewed while the handler runs and while its completion is retried.
         using var hold = _leases.Hold(storeKey, claim.FencingToken, options.Lease, group);
         var outcome = await HandleAsync(key, claim.FencingToken, message, group, handle, cancellationToken).ConfigureAwait(false);
         if (!outcome.Acknowledge)
         {
             hold.Dispose();
-            try
-            {
-                await store.ReleaseAsync(storeKey, claim.FencingToken, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                // The lease expires by itself; the redelivery waits for it.
-                metrics.StoreErrors.Add(1, groupTag);
-                ConsumerLog.StoreUnavailable(logger, ex, group, key);
-            }
-
+            await ReleaseAsync(storeKey, claim.FencingToken, group, key).ConfigureAwait(false);
             return outcome;
         }
 
@@ -138,8 +166,46 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         return delay < cap ? delay : cap;
     }
 
-    /// <summary>Stops renewing leases.</summary>
+    private async ValueTask ReleaseAsync(string storeKey, long fencingToken, string group, string key)
+    {
+        try
+        {
+            await store.ReleaseAsync(storeKey, fencingToken, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The lease expires by itself; the redelivery waits for it.
+            metrics.StoreErrors.Add(1, DualClusterMetrics.Group(group));
+            ConsumerLog.StoreUnavailable(logger, ex, group, key);
+        }
+    }
+
+    /// <summary>Waits until no run is between its claim and that claim's completion or release (or the token fires).</summary>
+    public Task WaitIdleAsync(CancellationToken cancellationToken = default) => _runs.WaitIdleAsync(cancellationToken);
+
+    /// <summary>Waits for the runs in flight to complete or release their claims, then stops renewing leases.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        // Runs whose handlers ignore cancellation could hold this forever; their leases lapse by themselves after the
+        // lease keeper stops, so the wait is bounded by one lease renewal period.
+        using var bound = new CancellationTokenSource(DisposeWait, _time);
+        try
+        {
+            await _runs.WaitIdleAsync(bound.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            ConsumerLog.GateDisposedWithRunsInFlight(logger, _runs.Count);
+        }
+
+        _leases.Dispose();
+    }
+
+    /// <summary>Stops renewing leases without waiting (for containers disposed synchronously; hosts dispose asynchronously).</summary>
     public void Dispose() => _leases.Dispose();
+
+    /// <summary>How long disposal waits for runs in flight.</summary>
+    internal static readonly TimeSpan DisposeWait = TimeSpan.FromSeconds(30);
 
     private async ValueTask<ConsumeOutcome> HandleAsync(
         string key,

@@ -134,8 +134,14 @@ public sealed class CoalescingIdempotencyStore : IIdempotencyStore
             }
         }
 
+        /// <summary>
+        /// Hands this slot to the next batch, or gives it back when nothing queued. The batch is taken under the same
+        /// lock as the check, so two slot holders finishing together never both flush one queue (the second would
+        /// find it empty).
+        /// </summary>
         private void ContinueOrIdle()
         {
+            List<Pending> batch;
             lock (_gate)
             {
                 if (_queue.Count == 0)
@@ -143,20 +149,16 @@ public sealed class CoalescingIdempotencyStore : IIdempotencyStore
                     _inFlight--;
                     return;
                 }
-            }
 
-            // Queued callers wait on their own completions; flush on the pool so this caller returns now.
-            _ = Task.Run(FlushAsync);
-        }
-
-        private async Task FlushAsync()
-        {
-            List<Pending> batch;
-            lock (_gate)
-            {
                 batch = TakeBatch();
             }
 
+            // Queued callers wait on their own completions; flush on the pool so this caller returns now.
+            _ = Task.Run(() => FlushAsync(batch));
+        }
+
+        private async Task FlushAsync(List<Pending> batch)
+        {
             try
             {
                 var items = new TItem[batch.Count];

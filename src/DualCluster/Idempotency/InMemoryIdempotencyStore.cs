@@ -45,14 +45,14 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         var key = request.Key;
         ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
-        var now = _time.GetUtcNow().UtcTicks;
+        var now = _time.GetTimestamp();
         var hash = request.PayloadHash.IsEmpty ? null : request.PayloadHash.ToArray();
         while (true)
         {
             if (!_entries.TryGetValue(key, out var entry))
             {
                 var token = Interlocked.Increment(ref _nextToken);
-                var fresh = new Entry { Token = token, ExpiresAt = now + lease.Ticks, PayloadHash = hash };
+                var fresh = new Entry { Token = token, ExpiresAt = Until(now, lease), PayloadHash = hash };
                 if (_entries.TryAdd(key, fresh))
                 {
                     return new(IdempotencyClaim.Acquired(token));
@@ -78,7 +78,7 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
                 // Expired: a lapsed lease is taken over; a lapsed completion is forgotten and claimed anew.
                 entry.Token = Interlocked.Increment(ref _nextToken);
                 entry.Completed = false;
-                entry.ExpiresAt = now + lease.Ticks;
+                entry.ExpiresAt = Until(now, lease);
                 entry.PayloadHash = hash;
                 return new(IdempotencyClaim.Acquired(entry.Token));
             }
@@ -123,14 +123,14 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
 
         lock (entry)
         {
-            var now = _time.GetUtcNow().UtcTicks;
+            var now = _time.GetTimestamp();
             if (entry.Removed || entry.Token != fencingToken || entry.ExpiresAt <= now)
             {
                 return new(false);
             }
 
             entry.Completed = true;
-            entry.ExpiresAt = now + retention.Ticks;
+            entry.ExpiresAt = Until(now, retention);
             return new(true);
         }
     }
@@ -147,13 +147,13 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
 
         lock (entry)
         {
-            var now = _time.GetUtcNow().UtcTicks;
+            var now = _time.GetTimestamp();
             if (entry.Removed || entry.Token != fencingToken || entry.Completed || entry.ExpiresAt <= now)
             {
                 return new(false);
             }
 
-            entry.ExpiresAt = Math.Max(entry.ExpiresAt, now + lease.Ticks);
+            entry.ExpiresAt = Math.Max(entry.ExpiresAt, Until(now, lease));
             return new(true);
         }
     }
@@ -169,7 +169,7 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
 
         lock (entry)
         {
-            if (entry.Removed || entry.Token != fencingToken || entry.Completed || entry.ExpiresAt <= _time.GetUtcNow().UtcTicks)
+            if (entry.Removed || entry.Token != fencingToken || entry.Completed || entry.ExpiresAt <= _time.GetTimestamp())
             {
                 return new(false);
             }
@@ -180,10 +180,21 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         }
     }
 
+    /// <summary>
+    /// The timestamp <paramref name="span"/> after <paramref name="now"/>. Leases and retention run on the monotonic
+    /// timestamp of the <see cref="TimeProvider"/>, so a wall-clock step (NTP, a VM resumed) neither lapses nor
+    /// stretches a lease.
+    /// </summary>
+    private long Until(long now, TimeSpan span)
+    {
+        var stamps = span.TotalSeconds * _time.TimestampFrequency;
+        return stamps >= long.MaxValue - now ? long.MaxValue : now + (long)stamps;
+    }
+
     /// <summary>Removes every expired record now (also runs on a timer).</summary>
     public void Sweep()
     {
-        var now = _time.GetUtcNow().UtcTicks;
+        var now = _time.GetTimestamp();
         foreach (var (key, entry) in _entries)
         {
             if (Volatile.Read(ref entry.ExpiresAt) > now)

@@ -1,8 +1,9 @@
 namespace DualCluster;
 
 /// <summary>
-/// A message to send, independent of the wire protocol. Build one per send; the producer facade stamps
-/// <see cref="IdempotencyKey"/> on it once, so a retried or mirrored send carries the same key.
+/// A message to send, independent of the wire protocol. The producer facade sends a stamped copy (its idempotency key
+/// and trace context) and leaves this object as it was, so sending the same object twice sends two messages with
+/// two keys; a retried, failed-over or mirrored send of one call carries one key (see <see cref="SendResult.IdempotencyKey"/>).
 /// </summary>
 /// <remarks>Not thread-safe: do not mutate a message while a send of it is in flight.</remarks>
 public sealed class OutgoingMessage
@@ -61,6 +62,17 @@ public sealed class OutgoingMessage
 
     /// <summary>The business keys, or an empty list when none were added (no allocation).</summary>
     public IReadOnlyList<string> KeysView => _keys is null ? [] : _keys;
+
+    /// <summary>The copy a send puts on the wire: this message's fields with <paramref name="idempotencyKey"/> and its own property map.</summary>
+    internal OutgoingMessage StampedCopy(string idempotencyKey) => new(Topic, Body)
+    {
+        Tag = Tag,
+        MessageGroup = MessageGroup,
+        DeliveryTime = DeliveryTime,
+        IdempotencyKey = idempotencyKey,
+        _keys = _keys,
+        _properties = _properties is null ? null : new Dictionary<string, string>(_properties, StringComparer.Ordinal),
+    };
 
     internal static readonly IReadOnlyDictionary<string, string> EmptyProperties =
         new Dictionary<string, string>(StringComparer.Ordinal);

@@ -23,8 +23,10 @@ internal sealed class DualClusterProducer(
     {
         ArgumentNullException.ThrowIfNull(message);
 
-        // Stamped once, before the first attempt: retries, failover and the mirror all carry the same key.
-        var key = message.IdempotencyKey ??= Guid.NewGuid().ToString("N");
+        // Stamped once, before the first attempt: retries, failover and the mirror all carry the same key. The stamp
+        // goes on a copy, so a caller who sends the same object again sends a new message, not a silent duplicate.
+        var key = message.IdempotencyKey ?? Guid.NewGuid().ToString("N");
+        message = message.StampedCopy(key);
         var snapshot = routing.Current;
         var target = snapshot.Plan.ProducerTarget;
         var timed = metrics.SendDuration.Enabled;

@@ -8,7 +8,8 @@ namespace DualCluster;
 public interface IDualClusterProducer
 {
     /// <summary>
-    /// Stamps <see cref="OutgoingMessage.IdempotencyKey"/> if the message has none, then sends it to the
+    /// Stamps an idempotency key (the message's own <see cref="OutgoingMessage.IdempotencyKey"/>, else a new unique one)
+    /// and the trace context on a copy of <paramref name="message"/> (the object passed in is left unchanged), then sends it to the
     /// current target with timeout, retry on transient errors and circuit breaking; with
     /// <c>Producer:Mirror</c> also to the other cluster; with <c>Producer:Failover=OtherCluster</c> to the
     /// other cluster when the target fails and the guard says the other cluster has readers.

@@ -23,6 +23,7 @@ internal sealed class RoutingState : IDisposable
     private readonly DualClusterMetrics _metrics;
     private readonly List<IDisposable> _registrations = [];
     private readonly object _gate = new();
+    private readonly object _applying = new();
     private ITimer? _debounce;
     private RoutingSnapshot _current;
     private RejectedReload? _lastRejection;
@@ -63,7 +64,10 @@ internal sealed class RoutingState : IDisposable
         }
     }
 
-    /// <summary>Raised (on the applying thread) after a change of plan or fleet view, with the previous and new snapshots.</summary>
+    /// <summary>
+    /// Raised (on the applying thread, outside the state lock) after a change of plan or fleet view, with the previous
+    /// and new snapshots. A subscriber that throws is logged; it does not stop the reload or the other subscribers.
+    /// </summary>
     public event Action<RoutingSnapshot, RoutingSnapshot>? Changed;
 
     public string NodeId { get; }
@@ -97,54 +101,117 @@ internal sealed class RoutingState : IDisposable
 
     /// <summary>Reads, validates and applies the current configuration now (also what the debounce timer calls).</summary>
     /// <returns>True when the configuration was valid (applied, or unchanged).</returns>
+    /// <remarks>
+    /// Never throws: it runs on a timer or the thread pool, where an exception would end the process. Anything that
+    /// goes wrong while reading or checking the configuration is a rejected reload (logged, counted, in the status);
+    /// a <see cref="Changed"/> subscriber that throws is logged and the other subscribers still run. Subscribers are
+    /// called outside the state lock, in the order the changes were applied.
+    /// </remarks>
     public bool Reload()
     {
-        lock (_gate)
+        // Serialises whole reloads, so change events reach subscribers in the order they were applied, without
+        // holding the state lock (_gate) while subscriber code runs.
+        lock (_applying)
         {
-            if (_disposed)
+            RoutingSnapshot previous;
+            RoutingSnapshot next;
+            lock (_gate)
             {
-                return false;
+                if (_disposed)
+                {
+                    return false;
+                }
+
+                previous = _current;
+                try
+                {
+                    if (!TryApply(previous, out next))
+                    {
+                        return false;
+                    }
+                }
+                catch (Exception ex)
+                {
+                    Reject(previous, [$"The DualCluster configuration could not be applied: {ex.GetType().Name}: {ex.Message}"]);
+                    return false;
+                }
             }
 
-            DualClusterOptions candidate;
-            List<string> errors;
+            if (!ReferenceEquals(next, previous) && next.Version != previous.Version)
+            {
+                RaiseChanged(previous, next);
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Validates the configuration in force and installs its snapshot; false (and rejected) when it is not valid.</summary>
+    private bool TryApply(RoutingSnapshot previous, out RoutingSnapshot next)
+    {
+        DualClusterOptions candidate;
+        List<string> errors;
+        try
+        {
+            candidate = _factory.Create(Options.DefaultName);
+            errors = _validator.Collect(candidate);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or OptionsValidationException)
+        {
+            candidate = null!;
+            errors = [$"The DualCluster section could not be read: {ex.Message}"];
+        }
+
+        if (errors.Count > 0)
+        {
+            Reject(previous, errors);
+            next = previous;
+            return false;
+        }
+
+        WarnAboutRestartOnlyChanges(previous.Options, candidate);
+        next = Snapshot(candidate, previous.Version + 1);
+        if (next.Plan == previous.Plan && next.Fleet == previous.Fleet)
+        {
+            // Keep the version: nothing a component reacts to has changed, so nothing reconnects.
+            next = next with { Version = previous.Version };
+            Volatile.Write(ref _current, next);
+            RoutingLog.Unchanged(_logger, NodeId);
+            return true;
+        }
+
+        Volatile.Write(ref _current, next);
+        _metrics.Switches.Add(1);
+        RoutingLog.Changed(_logger, NodeId, previous.Plan.ProducerTarget, next.Plan.ProducerTarget, previous.Plan.ConsumerTargets, next.Plan.ConsumerTargets, next.Version);
+        return true;
+    }
+
+    private void Reject(RoutingSnapshot previous, List<string> errors)
+    {
+        var reason = string.Join(" ", errors);
+        Volatile.Write(ref _lastRejection, new RejectedReload(_time.GetUtcNow(), errors));
+        Interlocked.Increment(ref _rejectedCount);
+        _metrics.RejectedReloads.Add(1);
+        RoutingLog.Rejected(_logger, NodeId, previous.Version, reason);
+    }
+
+    private void RaiseChanged(RoutingSnapshot previous, RoutingSnapshot next)
+    {
+        if (Changed is not { } handlers)
+        {
+            return;
+        }
+
+        foreach (var handler in handlers.GetInvocationList())
+        {
             try
             {
-                candidate = _factory.Create(Options.DefaultName);
-                errors = _validator.Collect(candidate);
+                ((Action<RoutingSnapshot, RoutingSnapshot>)handler)(previous, next);
             }
-            catch (Exception ex) when (ex is InvalidOperationException or FormatException or OptionsValidationException)
+            catch (Exception ex)
             {
-                candidate = null!;
-                errors = [$"The DualCluster section could not be read: {ex.Message}"];
+                RoutingLog.SubscriberFailed(_logger, ex, NodeId, next.Version);
             }
-
-            var previous = _current;
-            if (errors.Count > 0)
-            {
-                var reason = string.Join(" ", errors);
-                Volatile.Write(ref _lastRejection, new RejectedReload(_time.GetUtcNow(), errors));
-                Interlocked.Increment(ref _rejectedCount);
-                _metrics.RejectedReloads.Add(1);
-                RoutingLog.Rejected(_logger, NodeId, previous.Version, reason);
-                return false;
-            }
-
-            WarnAboutRestartOnlyChanges(previous.Options, candidate);
-            var next = Snapshot(candidate, previous.Version + 1);
-            if (next.Plan == previous.Plan && next.Fleet == previous.Fleet)
-            {
-                // Keep the version: nothing a component reacts to has changed, so nothing reconnects.
-                Volatile.Write(ref _current, next with { Version = previous.Version });
-                RoutingLog.Unchanged(_logger, NodeId);
-                return true;
-            }
-
-            Volatile.Write(ref _current, next);
-            _metrics.Switches.Add(1);
-            RoutingLog.Changed(_logger, NodeId, previous.Plan.ProducerTarget, next.Plan.ProducerTarget, previous.Plan.ConsumerTargets, next.Plan.ConsumerTargets, next.Version);
-            Changed?.Invoke(previous, next);
-            return true;
         }
     }
 

@@ -28,6 +28,9 @@ internal sealed class FakeTransport(ClusterRole role, List<string> journal) : IC
 
     public Func<OutgoingMessage, CancellationToken, Task>? BeforeSend { get; set; }
 
+    /// <summary>Runs inside every consumer's <see cref="IClusterConsumer.StopAsync"/> of this transport (after it is journaled).</summary>
+    public Func<CancellationToken, Task>? OnConsumerStop { get; set; }
+
     public void FailNextSends(int count, bool transient = true)
     {
         _failuresLeft = count;
@@ -53,7 +56,7 @@ internal sealed class FakeTransport(ClusterRole role, List<string> journal) : IC
 
     public IClusterConsumer CreateConsumer(ConsumerSubscription subscription, ClusterMessageHandler handler)
     {
-        var consumer = new FakeConsumer(role, subscription, handler, journal);
+        var consumer = new FakeConsumer(role, subscription, handler, journal) { OnStop = OnConsumerStop };
         lock (Consumers)
         {
             Consumers.Add(consumer);
@@ -94,6 +97,8 @@ internal sealed class FakeConsumer(ClusterRole role, ConsumerSubscription subscr
         return Task.CompletedTask;
     }
 
+    public Func<CancellationToken, Task>? OnStop { get; set; }
+
     public Task StopAsync(CancellationToken cancellationToken = default)
     {
         Running = false;
@@ -102,7 +107,7 @@ internal sealed class FakeConsumer(ClusterRole role, ConsumerSubscription subscr
             journal.Add($"stop {role}");
         }
 
-        return Task.CompletedTask;
+        return OnStop?.Invoke(cancellationToken) ?? Task.CompletedTask;
     }
 
     public ClusterMessageHandler Handler => handler;

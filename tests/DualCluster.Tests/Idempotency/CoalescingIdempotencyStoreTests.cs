@@ -125,6 +125,94 @@ public sealed class CoalescingIdempotencyStoreTests
         Assert.Equal(63, claims.Count(c => c.Status == ClaimStatus.HeldElsewhere));
     }
 
+    [Fact]
+    public async Task Two_calls_finishing_together_with_one_claim_queued_keep_every_slot()
+    {
+        // Two slot holders that finish together both see the queued claim; only one may flush it, and neither may
+        // lose its slot (a lost slot silently drops the store's concurrency toward one, then to none).
+        var inner = new GatedStore();
+        var store = new CoalescingIdempotencyStore(inner, maxConcurrentCalls: 2);
+        for (var round = 0; round < 50; round++)
+        {
+            var a = store.TryClaimAsync($"a{round}", Lease).AsTask();
+            var b = store.TryClaimAsync($"b{round}", Lease).AsTask();
+            var c = store.TryClaimAsync($"c{round}", Lease).AsTask();
+            var held = await inner.TakeAsync(2).WaitAsync(Safety);
+
+            // Released back to back on this thread: both continuations run inline, before any flush has started.
+            held[0].SetResult();
+            held[1].SetResult();
+            var flush = await inner.TakeAsync(1).WaitAsync(Safety);
+            flush[0].SetResult();
+            await Task.WhenAll(a, b, c).WaitAsync(Safety);
+
+            // Both slots are free again: two new calls go to the store at once, each alone.
+            var d = store.TryClaimAsync($"d{round}", Lease).AsTask();
+            var e = store.TryClaimAsync($"e{round}", Lease).AsTask();
+            var both = await inner.TakeAsync(2).WaitAsync(Safety);
+            foreach (var gate in both)
+            {
+                gate.SetResult();
+            }
+
+            await Task.WhenAll(d, e).WaitAsync(Safety);
+        }
+
+        Assert.Equal(0, inner.EmptyBatches);
+    }
+
+    /// <summary>Every call waits for a gate the test opens; the gates come out in call order.</summary>
+    private sealed class GatedStore : IIdempotencyStore
+    {
+        private readonly System.Threading.Channels.Channel<TaskCompletionSource> _gates = System.Threading.Channels.Channel.CreateUnbounded<TaskCompletionSource>();
+        private long _token;
+
+        public int EmptyBatches { get; private set; }
+
+        public async Task<TaskCompletionSource[]> TakeAsync(int count)
+        {
+            var taken = new TaskCompletionSource[count];
+            for (var i = 0; i < count; i++)
+            {
+                taken[i] = await _gates.Reader.ReadAsync();
+            }
+
+            return taken;
+        }
+
+        public async ValueTask<IdempotencyClaim> TryClaimAsync(string key, TimeSpan lease, CancellationToken cancellationToken = default)
+        {
+            await WaitAsync();
+            return IdempotencyClaim.Acquired(Interlocked.Increment(ref _token));
+        }
+
+        public async ValueTask<IReadOnlyList<IdempotencyClaim>> TryClaimManyAsync(IReadOnlyList<IdempotencyClaimRequest> requests, TimeSpan lease, CancellationToken cancellationToken = default)
+        {
+            if (requests.Count == 0)
+            {
+                EmptyBatches++;
+            }
+
+            await WaitAsync();
+            return requests.Select(_ => IdempotencyClaim.Acquired(Interlocked.Increment(ref _token))).ToArray();
+        }
+
+        public ValueTask<bool> CompleteAsync(string key, long fencingToken, TimeSpan retention, CancellationToken cancellationToken = default) => new(true);
+
+        public ValueTask<IReadOnlyList<bool>> CompleteManyAsync(IReadOnlyList<IdempotencyCompletion> completions, TimeSpan retention, CancellationToken cancellationToken = default)
+            => new(completions.Select(_ => true).ToArray());
+
+        public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken = default) => new(true);
+
+        private Task WaitAsync()
+        {
+            // Continuations run inline when the test opens the gate (no RunContinuationsAsynchronously).
+            var gate = new TaskCompletionSource();
+            _gates.Writer.TryWrite(gate);
+            return gate.Task;
+        }
+    }
+
     /// <summary>Records calls; the first call waits for <see cref="HoldNext"/> so others queue behind it.</summary>
     private sealed class RecordingStore : IIdempotencyStore
     {

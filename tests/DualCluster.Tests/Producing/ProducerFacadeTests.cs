@@ -32,6 +32,22 @@ public sealed class ProducerFacadeTests
     }
 
     [Fact]
+    public async Task Sending_the_same_message_object_twice_sends_two_messages_with_two_keys()
+    {
+        await using var cluster = Cluster("n1", 0, 0);
+        var producer = cluster.Services.GetRequiredService<IDualClusterProducer>();
+        var message = Message();
+
+        var first = await producer.SendAsync(message);
+        var second = await producer.SendAsync(message);
+
+        Assert.NotEqual(first.IdempotencyKey, second.IdempotencyKey);
+        Assert.Equal([first.IdempotencyKey, second.IdempotencyKey], cluster.Old.Sent.Select(s => s.Key));
+        Assert.Null(message.IdempotencyKey);
+        Assert.False(message.HasProperties);
+    }
+
+    [Fact]
     public async Task An_application_key_is_kept()
     {
         await using var cluster = Cluster("n1", 0, 0);

@@ -128,4 +128,78 @@ public sealed class RoutingStateTests
         static string Json(string node, int consumerWeight) =>
             $$"""{ "DualCluster": { "NodeId": "{{node}}", "ReloadDebounce": "00:00:00.050", "Consumer": { "NewWeight": {{consumerWeight}} } } }""";
     }
+
+    [Fact]
+    public async Task A_configure_callback_that_throws_on_reload_is_a_rejected_reload_not_a_crash()
+    {
+        var fail = false;
+        var node = NodeInBucket(b => b < 50);
+        await using var cluster = new FakeCluster(FakeCluster.Settings(node, 0, 0));
+        // A user's PostConfigure step that throws something the binder never does.
+        var services = new ServiceCollection().AddLogging();
+        services.AddDualCluster(cluster.Configuration.Root.GetSection("DualCluster"))
+            .UseTransport(ClusterRole.Old, _ => cluster.Old)
+            .UseTransport(ClusterRole.New, _ => cluster.New);
+        services.PostConfigure<DualClusterOptions>(_ =>
+        {
+            if (fail)
+            {
+                throw new KeyNotFoundException("vault lookup failed");
+            }
+        });
+        await using var provider = services.BuildServiceProvider();
+        var routing = provider.GetRequiredService<RoutingState>();
+
+        fail = true;
+        cluster.Configuration.Set(("DualCluster:Consumer:NewWeight", "50"));
+        var applied = routing.Reload();
+
+        Assert.False(applied);
+        Assert.Equal(1, routing.RejectedCount);
+        Assert.Equal(ClusterSet.Old, routing.Current.Plan.ConsumerTargets);
+        Assert.Contains(routing.LastRejection!.Errors, e => e.Contains("vault lookup failed", StringComparison.Ordinal));
+        Assert.Equal(1, provider.GetRequiredService<IDualClusterStatus>().GetStatus().RejectedReloads);
+
+        fail = false;
+        Assert.True(routing.Reload());
+        Assert.Equal(ClusterSet.New, routing.Current.Plan.ConsumerTargets);
+    }
+
+    [Fact]
+    public async Task A_change_subscriber_that_throws_neither_undoes_the_change_nor_silences_the_others()
+    {
+        var node = NodeInBucket(b => b < 50);
+        await using var cluster = new FakeCluster(FakeCluster.Settings(node, 0, 0));
+        var routing = cluster.Services.GetRequiredService<RoutingState>();
+        routing.Changed += (_, _) => throw new InvalidOperationException("subscriber bug");
+        RoutingSnapshot? seen = null;
+        routing.Changed += (_, next) => seen = next;
+
+        cluster.Configuration.Set(("DualCluster:Consumer:NewWeight", "50"));
+        var applied = routing.Reload();
+
+        Assert.True(applied);
+        Assert.Equal(ClusterSet.New, routing.Current.Plan.ConsumerTargets);
+        Assert.Same(routing.Current, seen);
+        Assert.Equal(0, routing.RejectedCount);
+    }
+
+    [Fact]
+    public async Task Change_subscribers_run_outside_the_state_lock()
+    {
+        var node = NodeInBucket(b => b < 50);
+        await using var cluster = new FakeCluster(FakeCluster.Settings(node, 0, 0));
+        var routing = cluster.Services.GetRequiredService<RoutingState>();
+        var reentered = false;
+        routing.Changed += (_, _) =>
+        {
+            // Another thread raising a configuration change takes the state lock; it must not wait for this subscriber.
+            reentered = Task.Run(() => cluster.Configuration.Set(("DualCluster:Consumer:DoubleRead", "false"))).Wait(TimeSpan.FromSeconds(20));
+        };
+
+        cluster.Configuration.Set(("DualCluster:Consumer:NewWeight", "50"));
+        Assert.True(routing.Reload());
+
+        Assert.True(reentered);
+    }
 }

@@ -75,8 +75,8 @@ public sealed class TelemetryTests
         var consumer = cluster.Services.GetRequiredService<ConsumerSlot>().Get(cluster.Services);
         await consumer.StartAsync(CancellationToken.None);
 
-        var message = new OutgoingMessage("telemetry-trace", new byte[] { 1 });
-        await cluster.Services.GetRequiredService<IDualClusterProducer>().SendAsync(message);
+        await cluster.Services.GetRequiredService<IDualClusterProducer>().SendAsync(new OutgoingMessage("telemetry-trace", new byte[] { 1 }));
+        var (message, _) = Assert.Single(cluster.Old.Sent);
         var traceParent = message.Properties[MessageProperties.TraceParent];
         var delivered = new ReceivedMessage(ClusterRole.Old, "telemetry-trace", "m1", new byte[] { 1 }, 1, properties: new Dictionary<string, string>(message.Properties)
         {

@@ -1,0 +1,83 @@
+using DualCluster.Consuming;
+using DualCluster.Idempotency;
+using DualCluster.Telemetry;
+using DualCluster.Transport;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace DualCluster.Tests.Consuming;
+
+/// <summary>The gate's handling of cancellation and disposal (issue 13, findings 4 and the gate's stop contract).</summary>
+public sealed class IdempotencyGateTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private static readonly IdempotencyOptions Options = new();
+
+    private static ReceivedMessage Message(string key) =>
+        new(ClusterRole.Old, "orders", "msg-1", new byte[] { 1 }, 1, properties: new Dictionary<string, string> { [MessageProperties.IdempotencyKey] = key });
+
+    [Fact]
+    public async Task A_stop_that_arrives_while_the_claim_is_recorded_gives_the_claim_back()
+    {
+        var inner = new InMemoryIdempotencyStore();
+        var store = new ClaimThenNoticeCancellation(inner);
+        var gate = new IdempotencyGate(store, new DualClusterMetrics(), NullLogger.Instance);
+        using var stopping = new CancellationTokenSource();
+        store.BeforeAnswer = () => stopping.Cancel();
+        var handled = 0;
+
+        var outcome = await gate.RunAsync(Message("k1"), "g", Options, null, (_, _, _) => { handled++; return Task.CompletedTask; }, stopping.Token);
+
+        Assert.False(outcome.Acknowledge);
+        Assert.Equal(0, handled);
+        // Nobody holds the key: the redelivered copy is not made to wait out the lease.
+        var again = await inner.TryClaimAsync("g:k1", TimeSpan.FromMinutes(5));
+        Assert.Equal(ClaimStatus.Acquired, again.Status);
+    }
+
+    [Fact]
+    public async Task Disposing_the_gate_waits_for_runs_in_flight_to_complete_their_claims()
+    {
+        var store = new InMemoryIdempotencyStore();
+        var gate = new IdempotencyGate(store, new DualClusterMetrics(), NullLogger.Instance);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var run = gate.RunAsync(Message("k2"), "g", Options, null, async (_, _, _) => { entered.SetResult(); await release.Task; }, CancellationToken.None).AsTask();
+        await entered.Task.WaitAsync(Wait);
+        Assert.Equal(1, gate.InFlight);
+
+        var disposing = gate.DisposeAsync().AsTask();
+        var stateWhenDisposed = disposing.ContinueWith(_ => store.TryClaimAsync("g:k2", TimeSpan.FromMinutes(5)).AsTask(), TaskScheduler.Default).Unwrap();
+        await Task.WhenAny(disposing, Task.Delay(TimeSpan.FromMilliseconds(300)));
+        release.SetResult();
+
+        Assert.Equal(ConsumeOutcome.Ack, await run.WaitAsync(Wait));
+        Assert.Equal(ClaimStatus.Completed, (await stateWhenDisposed.WaitAsync(Wait)).Status);
+        Assert.Equal(0, gate.InFlight);
+    }
+
+    /// <summary>A store that records the claim and only then notices a cancelled token, as a database driver may.</summary>
+    private sealed class ClaimThenNoticeCancellation(IIdempotencyStore inner) : IIdempotencyStore
+    {
+        public Action? BeforeAnswer { get; set; }
+
+        public async ValueTask<IdempotencyClaim> TryClaimAsync(string key, TimeSpan lease, CancellationToken cancellationToken = default)
+        {
+            var claim = await inner.TryClaimAsync(key, lease, CancellationToken.None);
+            BeforeAnswer?.Invoke();
+            cancellationToken.ThrowIfCancellationRequested();
+            return claim;
+        }
+
+        public ValueTask<IReadOnlyList<IdempotencyClaim>> TryClaimManyAsync(IReadOnlyList<IdempotencyClaimRequest> requests, TimeSpan lease, CancellationToken cancellationToken = default)
+            => inner.TryClaimManyAsync(requests, lease, cancellationToken);
+
+        public ValueTask<bool> CompleteAsync(string key, long fencingToken, TimeSpan retention, CancellationToken cancellationToken = default)
+            => inner.CompleteAsync(key, fencingToken, retention, cancellationToken);
+
+        public ValueTask<IReadOnlyList<bool>> CompleteManyAsync(IReadOnlyList<IdempotencyCompletion> completions, TimeSpan retention, CancellationToken cancellationToken = default)
+            => inner.CompleteManyAsync(completions, retention, cancellationToken);
+
+        public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken = default)
+            => inner.ReleaseAsync(key, fencingToken, cancellationToken);
+    }
+}

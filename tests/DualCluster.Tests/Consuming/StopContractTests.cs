@@ -1,0 +1,153 @@
+using DualCluster.Consuming;
+using DualCluster.Idempotency;
+using DualCluster.Routing;
+using DualCluster.Tests.Fakes;
+using DualCluster.Transport;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DualCluster.Tests.Consuming;
+
+/// <summary>The consumer facade's stop contract and the resilience of its reconcile loop (issue 13, findings 1 and 2).</summary>
+public sealed class StopContractTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    private static string NodeInBucket(Func<int, bool> predicate) =>
+        Enumerable.Range(0, 10_000).Select(i => $"node-{i}").First(id => predicate(NodeBucket.Compute(id)));
+
+    private static FakeCluster Cluster(string node, int consumer, Func<MessageContext, CancellationToken, Task> handler, bool doubleRead = false) =>
+        new(FakeCluster.Settings(node, 0, consumer, doubleRead), b => b.AddConsumer("order-group", "orders", handler));
+
+    private static async Task<DualClusterConsumer> StartAsync(FakeCluster cluster)
+    {
+        var consumer = cluster.Services.GetRequiredService<ConsumerSlot>().Get(cluster.Services);
+        await consumer.StartAsync(CancellationToken.None);
+        return consumer;
+    }
+
+    private static Task<ConsumerStatus> NextStatus(DualClusterConsumer consumer, Func<ConsumerStatus, bool> until)
+    {
+        var tcs = new TaskCompletionSource<ConsumerStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+        consumer.Reconciled += s =>
+        {
+            if (until(s))
+            {
+                tcs.TrySetResult(s);
+            }
+        };
+        return tcs.Task.WaitAsync(Wait);
+    }
+
+    private static FakeConsumer Running(FakeTransport transport) => transport.Consumers.Single(c => c.Running);
+
+    private static void Reload(FakeCluster cluster, params (string Key, string? Value)[] changes)
+    {
+        cluster.Configuration.Set(changes);
+        Assert.True(cluster.Services.GetRequiredService<RoutingState>().Reload());
+    }
+
+    [Fact]
+    public async Task A_host_stop_during_a_switch_lets_the_leaving_cluster_stop_gracefully()
+    {
+        var node = NodeInBucket(b => b < 50);
+        await using var cluster = Cluster(node, 0, (_, _) => Task.CompletedTask);
+        var leaving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finishLeaving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var forcedSeen = (bool?)null;
+        cluster.Old.OnConsumerStop = async ct =>
+        {
+            leaving.TrySetResult();
+            await finishLeaving.Task;
+            forcedSeen = ct.IsCancellationRequested;
+        };
+        var consumer = await StartAsync(cluster);
+
+        // Others keep reading Old (weight 50), so the switch stops Old without draining: the loop is inside Old's stop.
+        Reload(cluster, ("DualCluster:Consumer:NewWeight", "50"));
+        await leaving.Task.WaitAsync(Wait);
+        var stop = consumer.StopAsync(CancellationToken.None);
+        finishLeaving.SetResult();
+        await stop.WaitAsync(Wait);
+
+        Assert.False(forcedSeen, "the switch's stop of Old was turned into a forced stop by the host's stop");
+        Assert.Equal(ConsumerPhase.Stopped, consumer.Status.Phase);
+    }
+
+    [Fact]
+    public async Task Stop_returns_only_after_handler_runs_in_flight_have_completed_their_claims()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var cluster = Cluster("n1", 0, async (_, _) =>
+        {
+            entered.TrySetResult();
+            await release.Task;
+        });
+        var store = (InMemoryIdempotencyStore)cluster.Services.GetRequiredService<IIdempotencyStore>();
+        var consumer = await StartAsync(cluster);
+        var delivery = Running(cluster.Old).DeliverAsync("a", "key-1").AsTask();
+        await entered.Task.WaitAsync(Wait);
+
+        // The fake transport's stop, like a forced one, does not wait for the handler; the facade must.
+        var stop = consumer.StopAsync(CancellationToken.None);
+        var stateWhenStopped = stop.ContinueWith(_ => store.TryClaimAsync("order-group:key-1", TimeSpan.FromMinutes(5)).AsTask(), TaskScheduler.Default).Unwrap();
+        await Task.WhenAny(stop, Task.Delay(TimeSpan.FromMilliseconds(500)));
+        release.SetResult();
+
+        Assert.Equal(ConsumeOutcome.Ack, await delivery.WaitAsync(Wait));
+        Assert.Equal(ClaimStatus.Completed, (await stateWhenStopped.WaitAsync(Wait)).Status);
+    }
+
+    [Fact]
+    public async Task A_failing_stop_of_a_cluster_does_not_end_reconciliation()
+    {
+        var node = NodeInBucket(b => b < 50);
+        await using var cluster = Cluster(node, 0, (_, _) => Task.CompletedTask);
+        cluster.Old.OnConsumerStop = _ => throw new InvalidOperationException("connection reset during stop");
+        var consumer = await StartAsync(cluster);
+
+        var onNew = NextStatus(consumer, s => s.Phase == ConsumerPhase.New);
+        Reload(cluster, ("DualCluster:Consumer:NewWeight", "50"));
+        await onNew;
+
+        // The loop is still alive: the next change is applied.
+        var both = NextStatus(consumer, s => s.Phase == ConsumerPhase.Both);
+        Reload(cluster, ("DualCluster:Consumer:DoubleRead", "true"));
+        await both;
+
+        await consumer.StopAsync(CancellationToken.None);
+        Assert.Equal(ConsumerPhase.Stopped, consumer.Status.Phase);
+        Assert.DoesNotContain(cluster.Old.Consumers.Concat(cluster.New.Consumers), c => c.Running);
+    }
+
+    [Fact]
+    public async Task A_status_subscriber_that_throws_does_not_end_reconciliation()
+    {
+        var node = NodeInBucket(b => b < 50);
+        await using var cluster = Cluster(node, 0, (_, _) => Task.CompletedTask);
+        var consumer = await StartAsync(cluster);
+        consumer.Reconciled += _ => throw new InvalidOperationException("dashboard bug");
+
+        var onNew = NextStatus(consumer, s => s.Phase == ConsumerPhase.New);
+        Reload(cluster, ("DualCluster:Consumer:NewWeight", "50"));
+        await onNew;
+        var both = NextStatus(consumer, s => s.Phase == ConsumerPhase.Both);
+        Reload(cluster, ("DualCluster:Consumer:DoubleRead", "true"));
+        await both;
+
+        await consumer.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Stop_stops_every_cluster_even_when_one_stop_throws()
+    {
+        await using var cluster = Cluster("n1", 0, (_, _) => Task.CompletedTask, doubleRead: true);
+        cluster.Old.OnConsumerStop = _ => throw new InvalidOperationException("broker gone");
+        var consumer = await StartAsync(cluster);
+
+        await consumer.StopAsync(CancellationToken.None);
+
+        Assert.DoesNotContain(cluster.Old.Consumers.Concat(cluster.New.Consumers), c => c.Running);
+        Assert.Equal(ConsumerPhase.Stopped, consumer.Status.Phase);
+    }
+}
