@@ -63,9 +63,9 @@ public static class DualClusterServiceCollectionExtensions
             sp.GetRequiredService<DualClusterMetrics>(),
             sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()?.CreateLogger("DualCluster.Idempotency") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
             sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton<IDualClusterStatus>(sp => new DualClusterStatus(sp.GetRequiredService<RoutingState>(), sp.GetServices<ConsumerSlot>()));
+        services.TryAddSingleton<IDualClusterStatus>(sp => new DualClusterStatus(sp.GetRequiredService<RoutingState>(), sp.GetServices<ConsumerSlot>(), sp.GetRequiredService<IIdempotencyStore>()));
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IIdempotencyStore>(sp => new InMemoryIdempotencyStore(sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IIdempotencyStore>(sp => new InMemoryIdempotencyStore(sp.GetRequiredService<TimeProvider>()) { IsNodeDefault = true });
         services.TryAddSingleton<ClusterTransports>();
         return new DualClusterBuilder(services, overrides);
     }

@@ -74,6 +74,11 @@ internal sealed class DualClusterOptionsValidator(IEnumerable<IClusterTransportF
             errors.Add($"{P}Idempotency:Retention ({options.Idempotency.Retention}) must be longer than Idempotency:Lease ({options.Idempotency.Lease}); retention should exceed the longest redelivery window (days, not minutes).");
         }
 
+        if (options.Idempotency.StoreOutageHold < TimeSpan.Zero)
+        {
+            errors.Add($"{P}Idempotency:StoreOutageHold must not be negative; use 00:00:00 to hand a message back at once when the store is unreachable.");
+        }
+
         if (options.Idempotency.HeldElsewhereRetryDelay < TimeSpan.Zero)
         {
             errors.Add($"{P}Idempotency:HeldElsewhereRetryDelay must not be negative.");

@@ -48,4 +48,7 @@ internal static partial class ConsumerLog
 
     [LoggerMessage(EventId = 3023, Level = LogLevel.Error, Message = "Consumer {Group}/{Topic} failed to stop reading {Cluster} cleanly; unsettled messages are redelivered")]
     public static partial void StopFailed(ILogger logger, Exception exception, string group, string topic, ClusterRole cluster);
+
+    [LoggerMessage(EventId = 3024, Level = LogLevel.Warning, Message = "Consumer {Group}/{Topic}: {Warning}")]
+    public static partial void FleetStoreNeeded(ILogger logger, string group, string topic, string warning);
 }

@@ -1,3 +1,4 @@
+using DualCluster.Idempotency;
 using DualCluster.Routing;
 using DualCluster.Telemetry;
 using DualCluster.Transport;
@@ -42,6 +43,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
     private ITimer? _recheck;
     private Task? _loop;
     private int _disposed;
+    private long _storeWarnedVersion;
 
     public DualClusterConsumer(
         ConsumerRegistration registration,
@@ -188,6 +190,12 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
     {
         var snapshot = _routing.Current;
         var targets = snapshot.Plan.ConsumerTargets;
+        if (snapshot.Version != _storeWarnedVersion && FleetStoreCheck.Warning(_gate.Store, snapshot) is { } storeWarning)
+        {
+            _storeWarnedVersion = snapshot.Version;
+            ConsumerLog.FleetStoreNeeded(_logger, Subscription.Group, Subscription.Topic, storeWarning);
+        }
+
         string? error = null;
         BacklogReport? backlog = null;
 

@@ -23,6 +23,9 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
     private readonly LeaseKeeper _leases = new(store, time ?? TimeProvider.System, metrics);
     private readonly InFlightRuns _runs = new();
 
+    /// <summary>The store claims go to.</summary>
+    public IIdempotencyStore Store => store;
+
     /// <summary>Runs still between their claim and its completion or release.</summary>
     public int InFlight => _runs.Count;
 
@@ -62,31 +65,23 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         }
 
         var storeKey = group + ":" + key;
-        IdempotencyClaim claim;
-        try
+        // Not cancellable: a store may record the claim and only then notice a cancelled token, and a claim nobody
+        // knows the fencing token of stays held for a whole lease. The store's own timeouts bound each call; a stop
+        // that arrives meanwhile is honoured below by releasing what was won.
+        var claim = await ClaimAsync(message, storeKey, group, key, options, cancellationToken).ConfigureAwait(false);
+        if (claim is null)
         {
-            // Not cancellable: a store may record the claim and only then notice a cancelled token, and a claim nobody
-            // knows the fencing token of stays held for a whole lease. The store's own timeouts bound this call;
-            // a stop that arrives meanwhile is honoured just below by releasing what was won.
-            claim = options.ValidatePayload
-                ? await store.TryClaimAsync(IdempotencyClaimRequest.ForPayload(storeKey, message.Body.Span), options.Lease, CancellationToken.None).ConfigureAwait(false)
-                : await store.TryClaimAsync(storeKey, options.Lease, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            metrics.StoreErrors.Add(1, groupTag);
             metrics.Postponed.Add(1, cluster, groupTag);
-            ConsumerLog.StoreUnavailable(logger, ex, group, key);
             return ConsumeOutcome.Retry(Postponement(options, message.DeliveryAttempt));
         }
 
-        if (claim.PayloadMismatch)
+        if (claim.Value.PayloadMismatch)
         {
             metrics.PayloadMismatches.Add(1, cluster, groupTag);
             ConsumerLog.PayloadMismatch(logger, group, key, message.Cluster, message.MessageId);
         }
 
-        switch (claim.Status)
+        switch (claim.Value.Status)
         {
             case ClaimStatus.Completed:
                 metrics.Duplicates.Add(1, cluster, groupTag, DualClusterMetrics.Topic(message.Topic));
@@ -100,17 +95,17 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         if (cancellationToken.IsCancellationRequested)
         {
             // Stopping: give the claim back at once so the redelivered copy does not wait out the lease.
-            await ReleaseAsync(storeKey, claim.FencingToken, group, key).ConfigureAwait(false);
+            await ReleaseAsync(storeKey, claim.Value.FencingToken, group, key).ConfigureAwait(false);
             return ConsumeOutcome.Retry(TimeSpan.Zero);
         }
 
         // The lease is renewed while the handler runs and while its completion is retried.
-        using var hold = _leases.Hold(storeKey, claim.FencingToken, options.Lease, group);
-        var outcome = await HandleAsync(key, claim.FencingToken, message, group, handle, cancellationToken).ConfigureAwait(false);
+        using var hold = _leases.Hold(storeKey, claim.Value.FencingToken, options.Lease, group);
+        var outcome = await HandleAsync(key, claim.Value.FencingToken, message, group, handle, cancellationToken).ConfigureAwait(false);
         if (!outcome.Acknowledge)
         {
             hold.Dispose();
-            await ReleaseAsync(storeKey, claim.FencingToken, group, key).ConfigureAwait(false);
+            await ReleaseAsync(storeKey, claim.Value.FencingToken, group, key).ConfigureAwait(false);
             return outcome;
         }
 
@@ -119,7 +114,7 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         {
             try
             {
-                if (!await store.CompleteAsync(storeKey, claim.FencingToken, options.Retention, CancellationToken.None).ConfigureAwait(false))
+                if (!await store.CompleteAsync(storeKey, claim.Value.FencingToken, options.Retention, CancellationToken.None).ConfigureAwait(false))
                 {
                     ConsumerLog.LeaseLost(logger, group, key, options.Lease);
                 }
@@ -164,6 +159,49 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         var delay = baseDelay * (1 << Math.Clamp(deliveryAttempt - 1, 0, 5));
         var cap = options.Lease > baseDelay ? options.Lease : baseDelay;
         return delay < cap ? delay : cap;
+    }
+
+    /// <summary>
+    /// Claims the key; while the store cannot be reached, keeps the message in hand and tries again with back-off for
+    /// up to <see cref="IdempotencyOptions.StoreOutageHold"/> (no delivery attempt is spent meanwhile). Null when the
+    /// store stayed unreachable (or the consumer is stopping): the message is then handed back.
+    /// </summary>
+    private async ValueTask<IdempotencyClaim?> ClaimAsync(ReceivedMessage message, string storeKey, string group, string key, IdempotencyOptions options, CancellationToken cancellationToken)
+    {
+        long outageStarted = 0;
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return options.ValidatePayload
+                    ? await store.TryClaimAsync(IdempotencyClaimRequest.ForPayload(storeKey, message.Body.Span), options.Lease, CancellationToken.None).ConfigureAwait(false)
+                    : await store.TryClaimAsync(storeKey, options.Lease, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                metrics.StoreErrors.Add(1, DualClusterMetrics.Group(group));
+                if (attempt == 0)
+                {
+                    outageStarted = _time.GetTimestamp();
+                    ConsumerLog.StoreUnavailable(logger, ex, group, key);
+                }
+            }
+
+            var delay = TimeSpan.FromMilliseconds(Math.Min(2_000, 100 << Math.Min(attempt, 5)));
+            if (cancellationToken.IsCancellationRequested || _time.GetElapsedTime(outageStarted) + delay > options.StoreOutageHold)
+            {
+                return null;
+            }
+
+            try
+            {
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+        }
     }
 
     private async ValueTask ReleaseAsync(string storeKey, long fencingToken, string group, string key)

@@ -32,6 +32,9 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         _sweeper = _time.CreateTimer(static s => ((InMemoryIdempotencyStore)s!).Sweep(), this, options.SweepInterval, options.SweepInterval);
     }
 
+    /// <summary>True for the store DualCluster registers when the application chose none (node-local by construction).</summary>
+    internal bool IsNodeDefault { get; init; }
+
     /// <summary>How many records (in progress or completed, not yet swept) the store holds.</summary>
     public int Count => _entries.Count;
 

@@ -21,6 +21,12 @@ public sealed record NodeStatus(
     Routing.RejectedReload? LastRejectedReload,
     IReadOnlyList<ConsumerStatus> Consumers)
 {
+    /// <summary>
+    /// Conditions that do not stop the node but put the migration at risk, each saying what to do (for example a
+    /// node-local idempotency store while producers write both clusters). Empty when there are none.
+    /// </summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
     /// <summary>True while any consumer drains a cluster before leaving it.</summary>
     public bool IsDraining => Consumers.Any(c => c.Phase == ConsumerPhase.Draining);
 }

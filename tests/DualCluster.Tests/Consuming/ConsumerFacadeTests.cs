@@ -17,8 +17,8 @@ public sealed class ConsumerFacadeTests
     private static string NodeInBucket(Func<int, bool> predicate) =>
         Enumerable.Range(0, 10_000).Select(i => $"node-{i}").First(id => predicate(NodeBucket.Compute(id)));
 
-    private static FakeCluster Cluster(string node, int producer, int consumer, Func<MessageContext, CancellationToken, Task> handler, TimeProvider? time = null, Action<DualClusterBuilder>? configure = null, bool doubleRead = false) =>
-        new(FakeCluster.Settings(node, producer, consumer, doubleRead), b =>
+    private static FakeCluster Cluster(string node, int producer, int consumer, Func<MessageContext, CancellationToken, Task> handler, TimeProvider? time = null, Action<DualClusterBuilder>? configure = null, bool doubleRead = false, params (string Key, string? Value)[] extra) =>
+        new(FakeCluster.Settings(node, producer, consumer, doubleRead, extra), b =>
         {
             b.AddConsumer("order-group", "orders", handler);
             configure?.Invoke(b);
@@ -188,7 +188,7 @@ public sealed class ConsumerFacadeTests
         store.Setup(s => s.TryClaimAsync(It.IsAny<string>(), It.IsAny<TimeSpan>(), It.IsAny<CancellationToken>()))
             .ThrowsAsync(new TimeoutException("store timed out"));
         var handled = 0;
-        await using var cluster = Cluster("n1", 0, 0, (_, _) => { handled++; return Task.CompletedTask; }, configure: b => b.UseIdempotencyStore(_ => store.Object));
+        await using var cluster = Cluster("n1", 0, 0, (_, _) => { handled++; return Task.CompletedTask; }, configure: b => b.UseIdempotencyStore(_ => store.Object), extra: ("DualCluster:Idempotency:StoreOutageHold", "00:00:00"));
         var consumer = await StartAsync(cluster);
 
         var outcome = await Running(cluster.Old).DeliverAsync("a", "key-1");

@@ -3,6 +3,7 @@ using DualCluster.Idempotency;
 using DualCluster.Telemetry;
 using DualCluster.Transport;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace DualCluster.Tests.Consuming;
 
@@ -53,6 +54,95 @@ public sealed class IdempotencyGateTests
         Assert.Equal(ConsumeOutcome.Ack, await run.WaitAsync(Wait));
         Assert.Equal(ClaimStatus.Completed, (await stateWhenDisposed.WaitAsync(Wait)).Status);
         Assert.Equal(0, gate.InFlight);
+    }
+
+    [Fact]
+    public async Task A_short_store_outage_is_ridden_out_in_hand_without_spending_a_delivery_attempt()
+    {
+        var time = new FakeTimeProvider();
+        var store = new FlakyStore(new InMemoryIdempotencyStore(time), failures: 3);
+        var gate = new IdempotencyGate(store, new DualClusterMetrics(), NullLogger.Instance, time);
+        var handled = 0;
+
+        var run = gate.RunAsync(Message("k3"), "g", Options, null, (_, _, _) => { handled++; return Task.CompletedTask; }, CancellationToken.None).AsTask();
+        await DriveAsync(time, run);
+
+        Assert.Equal(ConsumeOutcome.Ack, await run.WaitAsync(Wait));
+        Assert.Equal(1, handled);
+        Assert.Equal(4, store.Calls);
+    }
+
+    [Fact]
+    public async Task A_store_outage_longer_than_the_hold_hands_the_message_back()
+    {
+        var time = new FakeTimeProvider();
+        var store = new FlakyStore(new InMemoryIdempotencyStore(time), failures: int.MaxValue);
+        var gate = new IdempotencyGate(store, new DualClusterMetrics(), NullLogger.Instance, time);
+        var options = new IdempotencyOptions { StoreOutageHold = TimeSpan.FromSeconds(5) };
+        var handled = 0;
+
+        var run = gate.RunAsync(Message("k4"), "g", options, null, (_, _, _) => { handled++; return Task.CompletedTask; }, CancellationToken.None).AsTask();
+        await DriveAsync(time, run);
+
+        var outcome = await run.WaitAsync(Wait);
+        Assert.False(outcome.Acknowledge);
+        Assert.Equal(IdempotencyGate.Postponement(options, 1), outcome.RetryDelay);
+        Assert.Equal(0, handled);
+        Assert.InRange(store.Calls, 3, 10);
+    }
+
+    [Fact]
+    public async Task With_no_hold_an_unreachable_store_hands_the_message_back_at_once()
+    {
+        var store = new FlakyStore(new InMemoryIdempotencyStore(), failures: int.MaxValue);
+        var gate = new IdempotencyGate(store, new DualClusterMetrics(), NullLogger.Instance);
+        var options = new IdempotencyOptions { StoreOutageHold = TimeSpan.Zero };
+
+        var outcome = await gate.RunAsync(Message("k5"), "g", options, null, (_, _, _) => Task.CompletedTask, CancellationToken.None);
+
+        Assert.False(outcome.Acknowledge);
+        Assert.Equal(1, store.Calls);
+    }
+
+    /// <summary>Moves fake time on in small steps until the run completes (the gate's back-off timers fire as it goes).</summary>
+    private static async Task DriveAsync(FakeTimeProvider time, Task run)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!run.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.WhenAny(run, Task.Delay(5));
+        }
+    }
+
+    /// <summary>Fails the first <c>failures</c> claims as an unreachable store does, signalling each.</summary>
+    private sealed class FlakyStore(IIdempotencyStore inner, int failures) : IIdempotencyStore
+    {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public ValueTask<IdempotencyClaim> TryClaimAsync(string key, TimeSpan lease, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref _calls) <= failures)
+            {
+                throw new IdempotencyStoreUnavailableException("store down");
+            }
+
+            return inner.TryClaimAsync(key, lease, cancellationToken);
+        }
+
+        public ValueTask<IReadOnlyList<IdempotencyClaim>> TryClaimManyAsync(IReadOnlyList<IdempotencyClaimRequest> requests, TimeSpan lease, CancellationToken cancellationToken = default)
+            => inner.TryClaimManyAsync(requests, lease, cancellationToken);
+
+        public ValueTask<bool> CompleteAsync(string key, long fencingToken, TimeSpan retention, CancellationToken cancellationToken = default)
+            => inner.CompleteAsync(key, fencingToken, retention, cancellationToken);
+
+        public ValueTask<IReadOnlyList<bool>> CompleteManyAsync(IReadOnlyList<IdempotencyCompletion> completions, TimeSpan retention, CancellationToken cancellationToken = default)
+            => inner.CompleteManyAsync(completions, retention, cancellationToken);
+
+        public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken = default)
+            => inner.ReleaseAsync(key, fencingToken, cancellationToken);
     }
 
     /// <summary>A store that records the claim and only then notices a cancelled token, as a database driver may.</summary>

@@ -151,3 +151,30 @@ public sealed class StopContractTests
         Assert.Equal(ConsumerPhase.Stopped, consumer.Status.Phase);
     }
 }
+
+/// <summary>The status says when the fleet needs a fleet-wide idempotency store (issue 13, finding 8).</summary>
+public sealed class FleetStoreWarningTests
+{
+    [Fact]
+    public async Task The_default_node_local_store_is_flagged_once_producers_may_write_both_clusters()
+    {
+        await using var cluster = new FakeCluster(FakeCluster.Settings("n1", 50, 0, doubleRead: true), b => b.AddProducer());
+        var status = cluster.Services.GetRequiredService<IDualClusterStatus>().GetStatus();
+
+        var warning = Assert.Single(status.Warnings);
+        Assert.Contains("fleet-wide store", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task No_warning_while_every_producer_writes_one_cluster_or_with_a_store_the_application_chose()
+    {
+        await using (var allOld = new FakeCluster(FakeCluster.Settings("n1", 0, 0, doubleRead: true), b => b.AddProducer()))
+        {
+            Assert.Empty(allOld.Services.GetRequiredService<IDualClusterStatus>().GetStatus().Warnings);
+        }
+
+        var shared = new InMemoryIdempotencyStore();
+        await using var chosen = new FakeCluster(FakeCluster.Settings("n1", 50, 0, doubleRead: true), b => b.AddProducer().UseIdempotencyStore(_ => shared));
+        Assert.Empty(chosen.Services.GetRequiredService<IDualClusterStatus>().GetStatus().Warnings);
+    }
+}
