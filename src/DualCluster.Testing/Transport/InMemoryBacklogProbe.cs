@@ -18,6 +18,13 @@ internal sealed class InMemoryBacklogProbe(InMemoryBroker broker, ClusterRole ro
                 role, BrokerStatusCodes.Unavailable, true, "The cluster is paused: the backlog cannot be read; retry after it resumes."));
         }
 
+        if (!broker.TopicExists(topic))
+        {
+            // As a genuine cluster answers (4.x TOPIC_NOT_EXIST from the name server, 5.x TOPIC_NOT_FOUND).
+            return ValueTask.FromException<BacklogReport>(new ClusterTransportException(
+                role, BrokerStatusCodes.TopicNotFound, false, $"Topic '{topic}' does not exist on broker '{broker.Name}'.") { MissingTopic = topic });
+        }
+
         return new(broker.GetBacklog(group, topic));
     }
 }

@@ -52,7 +52,7 @@ internal sealed class InMemoryClusterConsumer : IClusterConsumer
             }
             catch (InMemoryBrokerException e)
             {
-                throw InMemoryClusterTransport.Map(role, e);
+                throw InMemoryClusterTransport.Map(role, e, subscription.Topic);
             }
 
             _run = new Run(this);

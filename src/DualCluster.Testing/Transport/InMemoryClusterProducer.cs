@@ -27,7 +27,7 @@ internal sealed class InMemoryClusterProducer(InMemoryBroker broker, ClusterRole
                 _storedIds.AddOrUpdate(message, stored);
             }
 
-            return ValueTask.FromException<SendReceipt>(InMemoryClusterTransport.Map(role, e));
+            return ValueTask.FromException<SendReceipt>(InMemoryClusterTransport.Map(role, e, message.Topic));
         }
         catch (Exception e) when (e is ArgumentException or OperationCanceledException)
         {

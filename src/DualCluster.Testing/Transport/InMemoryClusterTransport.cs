@@ -79,6 +79,6 @@ public sealed class InMemoryClusterTransport : IClusterTransport
         }
     }
 
-    internal static ClusterTransportException Map(ClusterRole role, InMemoryBrokerException e) =>
-        new(role, e.StatusCode, e.IsTransient, e.Message, e);
+    internal static ClusterTransportException Map(ClusterRole role, InMemoryBrokerException e, string? topic = null) =>
+        new(role, e.StatusCode, e.IsTransient, e.Message, e) { MissingTopic = e.StatusCode == BrokerStatusCodes.TopicNotFound ? topic : null };
 }

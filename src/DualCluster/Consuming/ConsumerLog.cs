@@ -51,4 +51,7 @@ internal static partial class ConsumerLog
 
     [LoggerMessage(EventId = 3024, Level = LogLevel.Warning, Message = "Consumer {Group}/{Topic}: {Warning}")]
     public static partial void FleetStoreNeeded(ILogger logger, string group, string topic, string warning);
+
+    [LoggerMessage(EventId = 3025, Level = LogLevel.Warning, Message = "Consumer {Group}/{Topic} cannot leave {Cluster}: {Reason}")]
+    public static partial void TopicMissing(ILogger logger, string group, string topic, ClusterRole cluster, string reason);
 }

@@ -34,6 +34,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
     private readonly SemaphoreSlim _signal = new(0);
     private readonly IClusterConsumer?[] _active = new IClusterConsumer?[2];
     private readonly long[] _drainedSince = new long[2];
+    private readonly bool[] _drainProblem = new bool[2];
     private readonly object _statusGate = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _forced = new();
@@ -279,6 +280,11 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
 
             draining |= role.ToSet();
             ConsumerLog.Draining(_logger, Subscription.Group, Subscription.Topic, role, reason);
+            if (_drainProblem[(int)role])
+            {
+                // The check itself failed: the reason is what the operator needs to see in the status.
+                error ??= $"draining {role}: {reason}";
+            }
             if (_active[(int)role] is null)
             {
                 try
@@ -288,7 +294,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
                     ConsumerLog.StartFailed(_logger, ex, Subscription.Group, Subscription.Topic, role);
-                    error = $"{role}: {ex.Message}";
+                    error ??= $"{role}: {ex.Message}";
                 }
             }
         }
@@ -304,6 +310,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
 
     private async Task<(bool Drained, BacklogReport? Report, string Reason)> CheckDrainedAsync(ClusterRole role, RoutingSnapshot snapshot, CancellationToken cancellationToken)
     {
+        _drainProblem[(int)role] = false;
         var mayWrite = role == ClusterRole.Old ? snapshot.Fleet.MayWriteOld : snapshot.Fleet.MayWriteNew;
         if (mayWrite)
         {
@@ -315,9 +322,28 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
         {
             report = await _transports.Get(role).BacklogProbe.GetBacklogAsync(Subscription.Group, Subscription.Topic, cancellationToken).ConfigureAwait(false);
         }
+        catch (ClusterTransportException ex) when (ex.MissingTopic is { } missing)
+        {
+            // Facts, not assumptions: the cluster says the topic does not exist. That is also what a 4.x name server
+            // answers while every broker of the topic is down, with their backlog still on disk, so it is no proof
+            // of an empty topic. Stay, and say what the operator can do.
+            if (role == ClusterRole.Old && snapshot.Options.Consumer.AssumeOldDrainedWhenUnknown)
+            {
+                return (true, null, $"topic '{missing}' does not exist on {role}; assumed drained by configuration");
+            }
+
+            var reason = $"{role} answers that topic '{missing}' does not exist, so its backlog cannot be read. If the topic was never "
+                + $"created on {role}, create it there (the backlog then reads 0 and this node leaves) or, after checking with the broker's "
+                + $"tools, set DualCluster:Consumer:AssumeOldDrainedWhenUnknown=true; if {role}'s brokers are down, bring them back: "
+                + "their messages are not visible until then.";
+            ConsumerLog.TopicMissing(_logger, Subscription.Group, Subscription.Topic, role, reason);
+            _drainProblem[(int)role] = true;
+            return (false, null, reason);
+        }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             ConsumerLog.DrainCheckFailed(_logger, ex, Subscription.Group, Subscription.Topic, role);
+            _drainProblem[(int)role] = true;
             return (false, null, $"backlog unknown ({ex.Message})");
         }
 

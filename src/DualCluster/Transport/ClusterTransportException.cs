@@ -28,4 +28,10 @@ public sealed class ClusterTransportException : DualClusterException
 
     /// <summary>Whether a retry of the same request may succeed (timeouts, throttling, unavailable brokers).</summary>
     public bool IsTransient { get; }
+
+    /// <summary>
+    /// Set when the cluster answered that this topic does not exist (4.x TOPIC_NOT_EXIST, 5.x TOPIC_NOT_FOUND). A name
+    /// server also answers so while every broker serving the topic is down, so it does not prove the topic is empty.
+    /// </summary>
+    public string? MissingTopic { get; init; }
 }
