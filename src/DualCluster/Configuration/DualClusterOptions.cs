@@ -177,8 +177,9 @@ public sealed class IdempotencyOptions
     /// When the store cannot be reached to claim a key, how long the gate keeps the message in hand and retries the
     /// claim (with back-off) before it hands the message back for redelivery. Retrying in hand costs no delivery
     /// attempt; every hand-back does, and a message handed back more often than the group's maximum attempts goes to
-    /// the dead-letter queue. Keep it below the consumer's invisible duration (30 s by default), or the broker
-    /// redelivers the message meanwhile. Zero hands the message back at once. Default 10 s.
+    /// the dead-letter queue. A consumer holds a message for at most half its invisible duration (30 s by default),
+    /// whatever this says, so the broker does not hand it to another node meanwhile. Zero hands the message back at
+    /// once. Default 10 s.
     /// </summary>
     public TimeSpan StoreOutageHold { get; set; } = TimeSpan.FromSeconds(10);
 }

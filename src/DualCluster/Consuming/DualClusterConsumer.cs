@@ -416,7 +416,8 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
                 _routing.Current.Options.Idempotency,
                 _registration.KeySelector,
                 (key, token, ct) => InvokeHandlerAsync(message, key, token, ct),
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken,
+                Subscription.InvisibleDuration / 2).ConfigureAwait(false);
         }
         finally
         {

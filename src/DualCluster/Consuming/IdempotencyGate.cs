@@ -35,12 +35,13 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         IdempotencyOptions options,
         Func<ReceivedMessage, string?>? keySelector,
         Func<string, long, CancellationToken, Task> handle,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        TimeSpan? maxHold = null)
     {
         _runs.Enter();
         try
         {
-            return await RunCoreAsync(message, group, options, keySelector, handle, cancellationToken).ConfigureAwait(false);
+            return await RunCoreAsync(message, group, options, keySelector, handle, maxHold ?? options.StoreOutageHold, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -54,6 +55,7 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         IdempotencyOptions options,
         Func<ReceivedMessage, string?>? keySelector,
         Func<string, long, CancellationToken, Task> handle,
+        TimeSpan maxHold,
         CancellationToken cancellationToken)
     {
         var key = message.IdempotencyKey ?? keySelector?.Invoke(message) ?? message.MessageId;
@@ -68,7 +70,8 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         // Not cancellable: a store may record the claim and only then notice a cancelled token, and a claim nobody
         // knows the fencing token of stays held for a whole lease. The store's own timeouts bound each call; a stop
         // that arrives meanwhile is honoured below by releasing what was won.
-        var claim = await ClaimAsync(message, storeKey, group, key, options, cancellationToken).ConfigureAwait(false);
+        var outageHold = options.StoreOutageHold < maxHold ? options.StoreOutageHold : maxHold;
+        var claim = await ClaimAsync(message, storeKey, group, key, options, outageHold, cancellationToken).ConfigureAwait(false);
         if (claim is null)
         {
             metrics.Postponed.Add(1, cluster, groupTag);
@@ -163,10 +166,11 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
 
     /// <summary>
     /// Claims the key; while the store cannot be reached, keeps the message in hand and tries again with back-off for
-    /// up to <see cref="IdempotencyOptions.StoreOutageHold"/> (no delivery attempt is spent meanwhile). Null when the
+    /// up to <paramref name="hold"/>: <see cref="IdempotencyOptions.StoreOutageHold"/>, at most half the consumer's
+    /// invisible duration, so the broker does not hand the message to another node meanwhile (no delivery attempt is spent). Null when the
     /// store stayed unreachable (or the consumer is stopping): the message is then handed back.
     /// </summary>
-    private async ValueTask<IdempotencyClaim?> ClaimAsync(ReceivedMessage message, string storeKey, string group, string key, IdempotencyOptions options, CancellationToken cancellationToken)
+    private async ValueTask<IdempotencyClaim?> ClaimAsync(ReceivedMessage message, string storeKey, string group, string key, IdempotencyOptions options, TimeSpan hold, CancellationToken cancellationToken)
     {
         long outageStarted = 0;
         for (var attempt = 0; ; attempt++)
@@ -188,7 +192,7 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
             }
 
             var delay = TimeSpan.FromMilliseconds(Math.Min(2_000, 100 << Math.Min(attempt, 5)));
-            if (cancellationToken.IsCancellationRequested || _time.GetElapsedTime(outageStarted) + delay > options.StoreOutageHold)
+            if (cancellationToken.IsCancellationRequested || _time.GetElapsedTime(outageStarted) + delay > hold)
             {
                 return null;
             }

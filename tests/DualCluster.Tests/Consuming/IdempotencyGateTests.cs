@@ -92,6 +92,22 @@ public sealed class IdempotencyGateTests
     }
 
     [Fact]
+    public async Task A_message_is_never_held_longer_than_half_its_invisible_duration()
+    {
+        var time = new FakeTimeProvider();
+        var store = new FlakyStore(new InMemoryIdempotencyStore(time), failures: int.MaxValue);
+        var gate = new IdempotencyGate(store, new DualClusterMetrics(), NullLogger.Instance, time);
+        var options = new IdempotencyOptions { StoreOutageHold = TimeSpan.FromMinutes(1) };
+        var started = time.GetTimestamp();
+
+        var run = gate.RunAsync(Message("k6"), "g", options, null, (_, _, _) => Task.CompletedTask, CancellationToken.None, maxHold: TimeSpan.FromSeconds(1)).AsTask();
+        await DriveAsync(time, run);
+
+        Assert.False((await run.WaitAsync(Wait)).Acknowledge);
+        Assert.True(time.GetElapsedTime(started) < TimeSpan.FromSeconds(2), $"held for {time.GetElapsedTime(started)}");
+    }
+
+    [Fact]
     public async Task With_no_hold_an_unreachable_store_hands_the_message_back_at_once()
     {
         var store = new FlakyStore(new InMemoryIdempotencyStore(), failures: int.MaxValue);
