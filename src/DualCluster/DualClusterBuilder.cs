@@ -88,7 +88,8 @@ public sealed class DualClusterBuilder
 
         var registration = new ConsumerSlot(new ConsumerRegistration(subscription, handle, options.KeySelector));
         Services.AddSingleton(registration);
-        Services.AddSingleton<IHostedService>(sp => registration.Get(sp));
+        // One hosted service starts and stops every registration concurrently (see ConsumerHost).
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ConsumerHost>());
         return this;
     }
 

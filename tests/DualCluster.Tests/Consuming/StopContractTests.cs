@@ -178,3 +178,40 @@ public sealed class FleetStoreWarningTests
         Assert.Empty(chosen.Services.GetRequiredService<IDualClusterStatus>().GetStatus().Warnings);
     }
 }
+
+/// <summary>The consumers of one host start and stop together, not one after another (issue 13).</summary>
+public sealed class ConsumerHostTests
+{
+    [Fact]
+    public async Task The_consumers_of_one_host_start_concurrently()
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new Microsoft.Extensions.Hosting.HostApplicationBuilderSettings { DisableDefaults = true });
+        var journal = new List<string>();
+        var old = new FakeTransport(ClusterRole.Old, journal);
+        var started = 0;
+        var allStarting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Each start waits until all three have begun: started one after another, the first would never return.
+        old.OnConsumerStart = async ct =>
+        {
+            if (Interlocked.Increment(ref started) == 3)
+            {
+                allStarting.TrySetResult();
+            }
+
+            await allStarting.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        };
+        builder.Services.AddDualCluster(o => o.NodeId = "n1")
+            .UseTransport(ClusterRole.Old, _ => old)
+            .UseTransport(ClusterRole.New, _ => new FakeTransport(ClusterRole.New, journal))
+            .AddConsumer("g1", "orders", (_, _) => Task.CompletedTask)
+            .AddConsumer("g2", "orders", (_, _) => Task.CompletedTask)
+            .AddConsumer("g3", "payments", (_, _) => Task.CompletedTask);
+        using var host = builder.Build();
+
+        await host.StartAsync();
+
+        Assert.Equal(3, host.Services.GetRequiredService<IDualClusterStatus>().GetStatus().Consumers.Count(c => c.Phase == ConsumerPhase.Old));
+        await host.StopAsync();
+        Assert.DoesNotContain(old.Consumers, c => c.Running);
+    }
+}

@@ -31,6 +31,9 @@ internal sealed class FakeTransport(ClusterRole role, List<string> journal) : IC
     /// <summary>Runs inside every consumer's <see cref="IClusterConsumer.StopAsync"/> of this transport (after it is journaled).</summary>
     public Func<CancellationToken, Task>? OnConsumerStop { get; set; }
 
+    /// <summary>Runs inside every consumer's <see cref="IClusterConsumer.StartAsync"/> of this transport (after it is journaled).</summary>
+    public Func<CancellationToken, Task>? OnConsumerStart { get; set; }
+
     public void FailNextSends(int count, bool transient = true)
     {
         _failuresLeft = count;
@@ -56,7 +59,7 @@ internal sealed class FakeTransport(ClusterRole role, List<string> journal) : IC
 
     public IClusterConsumer CreateConsumer(ConsumerSubscription subscription, ClusterMessageHandler handler)
     {
-        var consumer = new FakeConsumer(role, subscription, handler, journal) { OnStop = OnConsumerStop };
+        var consumer = new FakeConsumer(role, subscription, handler, journal) { OnStop = OnConsumerStop, OnStart = OnConsumerStart };
         lock (Consumers)
         {
             Consumers.Add(consumer);
@@ -86,6 +89,8 @@ internal sealed class FakeConsumer(ClusterRole role, ConsumerSubscription subscr
 
     public bool Running { get; private set; }
 
+    public Func<CancellationToken, Task>? OnStart { get; set; }
+
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
         Running = true;
@@ -94,7 +99,7 @@ internal sealed class FakeConsumer(ClusterRole role, ConsumerSubscription subscr
             journal.Add($"start {role}");
         }
 
-        return Task.CompletedTask;
+        return OnStart?.Invoke(cancellationToken) ?? Task.CompletedTask;
     }
 
     public Func<CancellationToken, Task>? OnStop { get; set; }
