@@ -1,12 +1,12 @@
-using System.Threading.Channels;
 using DualCluster.Transport;
 
 namespace DualCluster.Testing;
 
 /// <summary>
-/// A push consumer over the broker's pop model: one fetch loop receives batches (never more than free handler
-/// slots), <see cref="ConsumerSubscription.MaxConcurrency"/> workers run the handler and settle each message
-/// (ack, or change its invisible duration to retry). Each start creates a fresh <see cref="Run"/>.
+/// A push consumer over the broker's pop model: one fetch loop receives batches (never more than the core
+/// <see cref="ConsumeDispatcher{TDelivery}"/> has room for), the dispatcher runs the handler with
+/// <see cref="ConsumerSubscription.MaxConcurrency"/> workers, and this consumer settles each outcome (ack, or change
+/// the invisible duration to retry, or to hand back at once). Each start creates a fresh <see cref="Run"/>.
 /// </summary>
 internal sealed class InMemoryClusterConsumer : IClusterConsumer
 {
@@ -88,57 +88,42 @@ internal sealed class InMemoryClusterConsumer : IClusterConsumer
         await StopAsync(timeout.Token).ConfigureAwait(false);
     }
 
-    /// <summary>One start–stop cycle.</summary>
+    /// <summary>One start–stop cycle: a fetch loop over the broker's pop model feeding the core dispatcher.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage(
         "Reliability",
         "CA1001:Types that own disposable fields should be disposable",
-        Justification = "A forced stop leaves handlers running with the token; the sources hold no timers, so the GC reclaims them.")]
-    private sealed class Run
+        Justification = "The fetch token source holds no timer; the GC reclaims it.")]
+    private sealed class Run : IDeliverySettler<PopDelivery>
     {
         private readonly InMemoryClusterConsumer _owner;
         private readonly CancellationTokenSource _fetchStop = new();
-        private readonly CancellationTokenSource _handlerStop = new();
-        private readonly SemaphoreSlim _slots;
-        private readonly Channel<PopDelivery> _work;
+        private readonly ConsumeDispatcher<PopDelivery> _dispatcher;
         private readonly int _batchSize;
-        private Task _all = Task.CompletedTask;
-        private volatile bool _stopping;
+        private Task _fetch = Task.CompletedTask;
 
         public Run(InMemoryClusterConsumer owner)
         {
             _owner = owner;
             var concurrency = owner.Subscription.MaxConcurrency;
-            _slots = new SemaphoreSlim(concurrency, concurrency);
             _batchSize = Math.Min(owner.options.ReceiveBatchSize, concurrency);
-            _work = Channel.CreateUnbounded<PopDelivery>(new UnboundedChannelOptions { SingleWriter = true, AllowSynchronousContinuations = false });
+            _dispatcher = new ConsumeDispatcher<PopDelivery>(
+                owner.handler,
+                this,
+                d => d.Message.ToReceivedMessage(owner.role, d.DeliveryAttempt),
+                concurrency);
         }
 
         public void Start()
         {
-            var tasks = new Task[_owner.Subscription.MaxConcurrency + 1];
-            tasks[0] = Task.Run(FetchLoopAsync);
-            for (var i = 1; i < tasks.Length; i++)
-            {
-                tasks[i] = Task.Run(WorkerAsync);
-            }
-
-            _all = Task.WhenAll(tasks);
+            _dispatcher.Start();
+            _fetch = Task.Run(FetchLoopAsync);
         }
 
         public async Task StopAsync(CancellationToken cancellationToken)
         {
-            _stopping = true;
             await _fetchStop.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await _all.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // Forced: handlers still running are told to stop; whatever they return is ignored, so their
-                // messages are never acked here and the broker redelivers them after their invisible duration.
-                await _handlerStop.CancelAsync().ConfigureAwait(false);
-            }
+            await _fetch.ConfigureAwait(false);
+            await _dispatcher.StopAsync(cancellationToken).ConfigureAwait(false);
         }
 
         private async Task FetchLoopAsync()
@@ -151,39 +136,29 @@ internal sealed class InMemoryClusterConsumer : IClusterConsumer
             {
                 while (!token.IsCancellationRequested)
                 {
-                    await _slots.WaitAsync(token).ConfigureAwait(false);
-                    var slots = 1;
-                    while (slots < _batchSize && _slots.Wait(0))
-                    {
-                        slots++;
-                    }
-
+                    var room = await _dispatcher.AcquireAsync(_batchSize, token).ConfigureAwait(false);
                     int received;
                     try
                     {
                         received = await owner.broker.ReceiveIntoAsync(
-                            batch, sub.Group, sub.Topic, slots, sub.InvisibleDuration, owner.options.PollTimeout, sub.FilterExpression, token).ConfigureAwait(false);
+                            batch, sub.Group, sub.Topic, room, sub.InvisibleDuration, owner.options.PollTimeout, sub.FilterExpression, token).ConfigureAwait(false);
                     }
                     catch (InMemoryBrokerException)
                     {
-                        _slots.Release(slots);
+                        _dispatcher.Release(room);
                         await Task.Delay(owner.options.FetchErrorDelay, owner.broker.TimeProvider, token).ConfigureAwait(false);
                         continue;
                     }
                     catch (OperationCanceledException)
                     {
-                        _slots.Release(slots);
+                        _dispatcher.Release(room);
                         throw;
                     }
 
-                    if (received < slots)
-                    {
-                        _slots.Release(slots - received);
-                    }
-
+                    _dispatcher.Release(room - received);
                     foreach (var delivery in batch)
                     {
-                        _work.Writer.TryWrite(delivery);
+                        _dispatcher.Dispatch(delivery);
                     }
 
                     batch.Clear();
@@ -193,89 +168,52 @@ internal sealed class InMemoryClusterConsumer : IClusterConsumer
             {
                 // Stopping.
             }
-            finally
-            {
-                _work.Writer.TryComplete();
-            }
         }
 
-        private async Task WorkerAsync()
+        public ValueTask AckAsync(PopDelivery delivery)
         {
-            var reader = _work.Reader;
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            var broker = _owner.broker;
+            if (broker.Faults.TryTakeConsumerCrash())
             {
-                while (reader.TryRead(out var delivery))
-                {
-                    try
-                    {
-                        var pending = ProcessAsync(delivery);
-                        if (!pending.IsCompletedSuccessfully)
-                        {
-                            await pending.ConfigureAwait(false);
-                        }
-                    }
-                    finally
-                    {
-                        _slots.Release();
-                    }
-                }
-            }
-        }
-
-        private async ValueTask ProcessAsync(PopDelivery delivery)
-        {
-            var owner = _owner;
-            var broker = owner.broker;
-            if (_stopping)
-            {
-                // Fetched but not handled: hand it back so the broker delivers it again at once.
-                Settle(broker, delivery, TimeSpan.Zero);
-                return;
+                // A crashed consumer settles nothing: the broker redelivers after the invisible duration.
+                return default;
             }
 
-            var crash = broker.Faults.TryTakeConsumerCrash();
-            var token = _handlerStop.Token;
-            ConsumeOutcome outcome;
             try
             {
-                var message = delivery.Message.ToReceivedMessage(owner.role, delivery.DeliveryAttempt);
-                var handling = owner.handler(message, token);
-                outcome = handling.IsCompletedSuccessfully ? handling.Result : await handling.ConfigureAwait(false);
+                broker.Ack(delivery);
             }
-            catch (Exception)
+            catch (InMemoryBrokerException)
             {
-                outcome = ConsumeOutcome.Retry();
+                // The cluster refused the ack (paused): the message is redelivered; the idempotency gate absorbs it.
             }
 
-            if (crash || token.IsCancellationRequested)
-            {
-                // A crashed consumer settles nothing; a forced stop ignores outcomes. The broker redelivers
-                // the message once its invisible duration passes.
-                return;
-            }
-
-            if (outcome.Acknowledge)
-            {
-                try
-                {
-                    broker.Ack(delivery);
-                }
-                catch (InMemoryBrokerException)
-                {
-                    // The cluster refused the ack (paused): the message is redelivered; the idempotency gate absorbs it.
-                }
-            }
-            else
-            {
-                Settle(broker, delivery, outcome.RetryDelay ?? owner.options.RetryBackoff(delivery.DeliveryAttempt));
-            }
+            return default;
         }
 
-        private static void Settle(InMemoryBroker broker, PopDelivery delivery, TimeSpan redeliverAfter)
+        public ValueTask RetryAsync(PopDelivery delivery, TimeSpan? delay)
+        {
+            if (_owner.broker.Faults.TryTakeConsumerCrash())
+            {
+                return default;
+            }
+
+            Settle(delivery, delay ?? _owner.options.RetryBackoff(delivery.DeliveryAttempt));
+            return default;
+        }
+
+        public ValueTask HandBackAsync(PopDelivery delivery)
+        {
+            // Fetched but not handled: the broker delivers it again at once.
+            Settle(delivery, TimeSpan.Zero);
+            return default;
+        }
+
+        private void Settle(PopDelivery delivery, TimeSpan redeliverAfter)
         {
             try
             {
-                broker.ChangeInvisibleDuration(delivery, redeliverAfter);
+                _owner.broker.ChangeInvisibleDuration(delivery, redeliverAfter);
             }
             catch (InMemoryBrokerException)
             {
