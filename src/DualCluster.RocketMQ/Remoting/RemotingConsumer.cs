@@ -17,6 +17,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
     private static readonly TimeSpan PullErrorDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ForcedStopRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ForcedStopGrace = TimeSpan.FromSeconds(10);
+    private static readonly string TopicNotExistCode = ResponseCode.TopicNotExist.ToString(CultureInfo.InvariantCulture);
 
     private readonly RemotingClient _client;
     private readonly ClusterMessageHandler _handler;
@@ -127,8 +128,11 @@ internal sealed class RemotingConsumer : IClusterConsumer
 
     private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
+        // The topic's route tells which brokers to heartbeat. The %RETRY% topic is NOT looked up first: a broker
+        // creates it only when a HEART_BEAT brings this group's consumer data (ClientManageProcessor.heartBeat →
+        // createTopicInSendMessageBackMethod); before that the name server answers TOPIC_NOT_EXIST, and a brand-new
+        // group could never start. Heartbeat first; the rebalance then finds the retry route, or tolerates its absence.
         await _client.GetRouteAsync(WrappedTopic, refresh: true, cancellationToken).ConfigureAwait(false);
-        await _client.GetRouteAsync(RetryTopic, refresh: true, cancellationToken).ConfigureAwait(false);
         _client.Register(this);
         await _client.SendHeartbeatAsync(cancellationToken).ConfigureAwait(false);
         await RebalanceAsync(cancellationToken).ConfigureAwait(false);
@@ -279,7 +283,19 @@ internal sealed class RemotingConsumer : IClusterConsumer
 
     private async Task<bool> RebalanceTopicAsync(string topic, CancellationToken cancellationToken)
     {
-        var route = await _client.GetRouteAsync(topic, cancellationToken: cancellationToken).ConfigureAwait(false);
+        TopicRoute route;
+        try
+        {
+            route = await _client.GetRouteAsync(topic, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (ClusterTransportException ex) when (topic == RetryTopic && ex.StatusCode == TopicNotExistCode)
+        {
+            // Not created yet (no broker has had our heartbeat, or the name server has not heard from it since):
+            // nothing can have been sent back, so there is nothing to consume. Looked up again next round.
+            RemotingLog.RetryTopicNotCreatedYet(_client.Logger, _client.Role, Subscription.Group, topic);
+            return false;
+        }
+
         var mqAll = route.SubscribeQueues(topic);
         var brokerAddress = mqAll.Select(q => route.ReadAddress(q.BrokerName)).FirstOrDefault(a => a is not null);
         if (brokerAddress is null)
