@@ -139,9 +139,10 @@ internal sealed class RemotingConsumer : IClusterConsumer
         _background = Task.Run(() => BackgroundAsync(_fetching.Token), CancellationToken.None);
     }
 
+    /// <summary>Membership changed (NOTIFY_CONSUMER_IDS_CHANGED, reconnect): rebalance, or while stopping re-check which queues are still ours.</summary>
     public void RequestRebalance()
     {
-        if (IsRunning)
+        if (Volatile.Read(ref _state) is 1 or 2)
         {
             _rebalanceSignal.Release();
         }
@@ -283,39 +284,13 @@ internal sealed class RemotingConsumer : IClusterConsumer
 
     private async Task<bool> RebalanceTopicAsync(string topic, CancellationToken cancellationToken)
     {
-        TopicRoute route;
-        try
-        {
-            route = await _client.GetRouteAsync(topic, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (ClusterTransportException ex) when (topic == RetryTopic && ex.StatusCode == TopicNotExistCode)
-        {
-            // Not created yet (no broker has had our heartbeat, or the name server has not heard from it since):
-            // nothing can have been sent back, so there is nothing to consume. Looked up again next round.
-            RemotingLog.RetryTopicNotCreatedYet(_client.Logger, _client.Role, Subscription.Group, topic);
-            return false;
-        }
-
-        var mqAll = route.SubscribeQueues(topic);
-        var brokerAddress = mqAll.Select(q => route.ReadAddress(q.BrokerName)).FirstOrDefault(a => a is not null);
-        if (brokerAddress is null)
+        if (await AllocateAsync(topic, cancellationToken).ConfigureAwait(false) is not { } allocation)
         {
             return false;
         }
 
-        var response = await _client.InvokeAsync(
-            brokerAddress,
-            RemotingCommand.CreateRequest(RequestCode.GetConsumerListByGroup).Set("consumerGroup", WrappedGroup),
-            null,
-            "Consumer list lookup",
-            cancellationToken).ConfigureAwait(false);
-        if (response.Code != ResponseCode.Success)
-        {
-            return false;
-        }
+        var (route, allocated) = allocation;
 
-        var clientIds = ParseConsumerIds(response.Body.Span);
-        var allocated = QueueAllocation.Averagely(mqAll, clientIds, _client.ClientId).ToHashSet();
         List<ProcessQueue> removed;
         List<MessageQueue> added;
         lock (_queuesGate)
@@ -330,8 +305,10 @@ internal sealed class RemotingConsumer : IClusterConsumer
 
         foreach (var queue in removed)
         {
-            queue.Drop();
-            await CommitAsync(queue, cancellationToken).ConfigureAwait(false);
+            // RebalanceImpl.removeUnnecessaryMessageQueue: persist the offset as the queue leaves. The drop comes first,
+            // so nothing (periodic persist, pull flag, stop, a late handler) commits for this queue afterwards.
+            var final = queue.Drop();
+            await CommitAsync(queue, final, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var queue in added)
@@ -365,6 +342,86 @@ internal sealed class RemotingConsumer : IClusterConsumer
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// The queues of <paramref name="topic"/> allocated to this client now (§5.2: route × GET_CONSUMER_LIST_BY_GROUP,
+    /// averagely); null when either is unknown this round (a retry topic not created yet, no consumer list).
+    /// </summary>
+    private async Task<(TopicRoute Route, HashSet<MessageQueue> Allocated)?> AllocateAsync(string topic, CancellationToken cancellationToken)
+    {
+        TopicRoute route;
+        try
+        {
+            route = await _client.GetRouteAsync(topic, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (ClusterTransportException ex) when (topic == RetryTopic && ex.StatusCode == TopicNotExistCode)
+        {
+            // Not created yet (no broker has had our heartbeat, or the name server has not heard from it since):
+            // nothing can have been sent back, so there is nothing to consume. Looked up again next round.
+            RemotingLog.RetryTopicNotCreatedYet(_client.Logger, _client.Role, Subscription.Group, topic);
+            return null;
+        }
+
+        var mqAll = route.SubscribeQueues(topic);
+        var brokerAddress = mqAll.Select(q => route.ReadAddress(q.BrokerName)).FirstOrDefault(a => a is not null);
+        if (brokerAddress is null)
+        {
+            return null;
+        }
+
+        var response = await _client.InvokeAsync(
+            brokerAddress,
+            RemotingCommand.CreateRequest(RequestCode.GetConsumerListByGroup).Set("consumerGroup", WrappedGroup),
+            null,
+            "Consumer list lookup",
+            cancellationToken).ConfigureAwait(false);
+        if (response.Code != ResponseCode.Success)
+        {
+            return null;
+        }
+
+        var clientIds = ParseConsumerIds(response.Body.Span);
+        return (route, QueueAllocation.Averagely(mqAll, clientIds, _client.ClientId).ToHashSet());
+    }
+
+    /// <summary>
+    /// While stopping (no more rebalancing), drops every queue the group's current allocation gives to another
+    /// client: that client may already be consuming it and committing further, so a late commit from here would move
+    /// its offset back. Dropping is for good — a queue that comes back later is not ours to commit any more.
+    /// Returns false when the allocation of some topic could not be learned (ownership unknown).
+    /// </summary>
+    private async Task<bool> DropQueuesOwnedElsewhereAsync(List<ProcessQueue> queues, CancellationToken cancellationToken)
+    {
+        var known = true;
+        foreach (var topic in queues.Where(q => !q.Dropped).Select(q => q.Queue.Topic).Distinct(StringComparer.Ordinal).ToList())
+        {
+            (TopicRoute Route, HashSet<MessageQueue> Allocated)? allocation;
+            try
+            {
+                allocation = await AllocateAsync(topic, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ClusterTransportException ex)
+            {
+                RemotingLog.RebalanceFailed(_client.Logger, _client.Role, Subscription.Group, ex);
+                allocation = null;
+            }
+
+            if (allocation is not { } found)
+            {
+                known = false;
+                continue;
+            }
+
+            var allocated = found.Allocated;
+
+            foreach (var queue in queues.Where(q => q.Queue.Topic == topic && !allocated.Contains(q.Queue)))
+            {
+                queue.Drop();
+            }
+        }
+
+        return known;
     }
 
     internal static List<string> ParseConsumerIds(ReadOnlySpan<byte> body)
@@ -433,7 +490,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
         {
             try
             {
-                var commitOffset = queue.CommitOffset;
+                var commitOffset = queue.OwnedCommitOffset ?? 0;
                 var sysFlag = 2 | 4 | (commitOffset > 0 ? 1 : 0);
                 var request = RemotingCommand.CreateRequest(RequestCode.PullMessage)
                     .Set("consumerGroup", WrappedGroup)
@@ -463,7 +520,11 @@ internal sealed class RemotingConsumer : IClusterConsumer
                         var moved = next ?? 0;
                         RemotingLog.OffsetMoved(_client.Logger, _client.Role, queue.Queue.ToString(), queue.NextOffset, moved);
                         queue.Reset(moved);
-                        await CommitAsync(queue, token).ConfigureAwait(false);
+                        if (queue.OwnedCommitOffset is { } adopted)
+                        {
+                            await CommitAsync(queue, adopted, token).ConfigureAwait(false);
+                        }
+
                         break;
                     case ResponseCode.FlowControl:
                         await Task.Delay(TimeSpan.FromMilliseconds(20), _client.Time, token).ConfigureAwait(false);
@@ -511,6 +572,14 @@ internal sealed class RemotingConsumer : IClusterConsumer
         {
             // Backpressure: the pull loop waits for a free handler slot, so at most MaxConcurrency run.
             await _concurrency.WaitAsync(token).ConfigureAwait(false);
+            if (token.IsCancellationRequested)
+            {
+                // A slot freed in the same instant as the stop (or drop) can still be granted: start nothing new.
+                _concurrency.Release();
+                token.ThrowIfCancellationRequested();
+            }
+
+            queue.HandlerStarted();
             var task = HandleAsync(queue, record);
             _handlerTasks.TryAdd(task, 0);
             _ = task.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _), _handlerTasks, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -566,6 +635,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
         }
         finally
         {
+            queue.HandlerFinished();
             _concurrency.Release();
         }
     }
@@ -629,9 +699,8 @@ internal sealed class RemotingConsumer : IClusterConsumer
             record.BornTimestamp > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(record.BornTimestamp) : null);
     }
 
-    private async Task CommitAsync(ProcessQueue queue, CancellationToken cancellationToken)
+    private async Task CommitAsync(ProcessQueue queue, long offset, CancellationToken cancellationToken)
     {
-        var offset = queue.CommitOffset;
         try
         {
             var response = await _client.InvokeAsync(queue.BrokerAddress, UpdateOffsetRequest(queue.Queue, offset), null, "Offset commit", cancellationToken).ConfigureAwait(false);
@@ -669,12 +738,18 @@ internal sealed class RemotingConsumer : IClusterConsumer
         await Task.WhenAll(queues.Select(q => q.PullLoop ?? Task.CompletedTask)).ConfigureAwait(false);
 
         // 2. Wait for in-flight handlers; on cancellation their tokens fire and their messages go back for redelivery.
+        //    Meanwhile this client stays in the group (heartbeats go on) but no longer rebalances, so other members may
+        //    take its queues over: watch membership and drop, for good, any queue allocated elsewhere.
+        using var watching = new CancellationTokenSource();
+        var watch = WatchOwnershipWhileStoppingAsync(queues, watching.Token);
+        var forced = false;
         try
         {
             await Task.WhenAll(_handlerTasks.Keys).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
+            forced = true;
             await _handlers.CancelAsync().ConfigureAwait(false);
             try
             {
@@ -686,8 +761,26 @@ internal sealed class RemotingConsumer : IClusterConsumer
             }
         }
 
-        // 3. Commit the low-water marks, then unregister (§5.4) so the group rebalances at once.
-        await Task.WhenAll(queues.Select(q => CommitAsync(q, CancellationToken.None))).ConfigureAwait(false);
+        await watching.CancelAsync().ConfigureAwait(false);
+        await watch.ConfigureAwait(false);
+
+        // 3. Commit the low-water marks (the lowest unfinished offset of each queue), then unregister (§5.4) so the
+        //    group rebalances at once. Never for a queue this node no longer owns: one a forced stop gave up on (a
+        //    handler still running — its outcome is unknown), one now allocated to another client, or any queue when
+        //    the allocation cannot be learned. Those keep the broker's last commit: redelivery, never a step back.
+        if (forced)
+        {
+            foreach (var queue in queues.Where(q => q.RunningHandlers > 0))
+            {
+                queue.Drop();
+            }
+        }
+
+        if (await DropQueuesOwnedElsewhereAsync(queues, CancellationToken.None).ConfigureAwait(false))
+        {
+            await Task.WhenAll(queues.Select(q => q.OwnedCommitOffset is { } offset ? CommitAsync(q, offset, CancellationToken.None) : Task.CompletedTask)).ConfigureAwait(false);
+        }
+
         _client.Unregister(this);
         foreach (var address in _client.KnownBrokerAddresses())
         {
@@ -712,6 +805,26 @@ internal sealed class RemotingConsumer : IClusterConsumer
         }
 
         Volatile.Write(ref _state, 0);
+    }
+
+    private async Task WatchOwnershipWhileStoppingAsync(List<ProcessQueue> queues, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await _rebalanceSignal.WaitAsync(cancellationToken).ConfigureAwait(false);
+                while (_rebalanceSignal.CurrentCount > 0)
+                {
+                    await _rebalanceSignal.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                await DropQueuesOwnedElsewhereAsync(queues, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     public async ValueTask DisposeAsync()
