@@ -384,7 +384,7 @@ internal sealed class RemotingClient : IAsyncDisposable
 
                 try
                 {
-                    var connection = await RemotingConnection.ConnectAsync(address, owner.OnServerRequestAsync, owner.Settings.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+                    var connection = await RemotingConnection.ConnectAsync(address, owner.OnServerRequestAsync, owner.Settings.ConnectTimeout, cancellationToken, owner.Time).ConfigureAwait(false);
                     var reconnected = current is not null || _failures > 0;
                     _failures = 0;
                     Volatile.Write(ref _current, connection);
