@@ -37,6 +37,9 @@ internal sealed class LoopbackBroker
 
     public ConsumerRegistry Consumers => _consumers;
 
+    /// <summary>Raised for every HEART_BEAT with the client id and the consumer groups it carried, in order (for tests).</summary>
+    public event Action<string, IReadOnlyList<string>>? HeartbeatReceived;
+
     public async ValueTask<RemotingCommand?> HandleAsync(RemotingConnection connection, RemotingCommand request)
     {
         if (_faults.TakeFailure(request.Code) is { } injected)
@@ -103,11 +106,13 @@ internal sealed class LoopbackBroker
             return RemotingCommand.CreateResponse(request, ResponseCode.SystemError, "heartbeat without clientID");
         }
 
+        var groups = new List<string>();
         if (root.TryGetProperty("consumerDataSet", out var consumers) && consumers.ValueKind == JsonValueKind.Array)
         {
             foreach (var consumer in consumers.EnumerateArray())
             {
                 var group = consumer.GetProperty("groupName").GetString()!;
+                groups.Add(group);
                 var subscriptions = new Dictionary<string, SubscriptionEntry>(StringComparer.Ordinal);
                 if (consumer.TryGetProperty("subscriptionDataSet", out var set) && set.ValueKind == JsonValueKind.Array)
                 {
@@ -141,6 +146,7 @@ internal sealed class LoopbackBroker
             }
         }
 
+        HeartbeatReceived?.Invoke(clientId, groups);
         var response = RemotingCommand.CreateResponse(request, ResponseCode.Success);
         response.Version = RemotingCommand.CurrentVersion;
         return response;

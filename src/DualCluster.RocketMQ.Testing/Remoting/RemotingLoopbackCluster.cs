@@ -88,6 +88,13 @@ public sealed class RemotingLoopbackCluster : IAsyncDisposable
         _servers.Store.ExpireBefore(topic, queueId, beforeOffset);
     }
 
+    /// <summary>Raised for every HEART_BEAT the broker handles: the client id and the consumer groups it carried.</summary>
+    internal event Action<string, IReadOnlyList<string>>? HeartbeatReceived
+    {
+        add => _servers.Broker.HeartbeatReceived += value;
+        remove => _servers.Broker.HeartbeatReceived -= value;
+    }
+
     /// <summary>Stops both servers.</summary>
     public ValueTask DisposeAsync() => _servers.DisposeAsync();
 }

@@ -134,7 +134,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
         // group could never start. Heartbeat first; the rebalance then finds the retry route, or tolerates its absence.
         await _client.GetRouteAsync(WrappedTopic, refresh: true, cancellationToken).ConfigureAwait(false);
         _client.Register(this);
-        await _client.SendHeartbeatAsync(cancellationToken).ConfigureAwait(false);
+        await _client.SendHeartbeatAsync(cancellationToken, WrappedGroup).ConfigureAwait(false);
         await RebalanceAsync(cancellationToken).ConfigureAwait(false);
         _background = Task.Run(() => BackgroundAsync(_fetching.Token), CancellationToken.None);
     }
@@ -148,23 +148,37 @@ internal sealed class RemotingConsumer : IClusterConsumer
         }
     }
 
-    /// <summary>Writes this consumer's entry of the heartbeat's <c>consumerDataSet</c> (§2.6).</summary>
-    public void WriteConsumerData(Utf8JsonWriter json)
+    /// <summary>
+    /// Writes one group's entry of the heartbeat's <c>consumerDataSet</c> (§2.6) for <paramref name="members"/>, the
+    /// consumers of that group on this client: each one's topic subscription, then the group's <c>%RETRY%</c> one.
+    /// One entry per group, because the broker replaces the group's subscription table with each entry it reads
+    /// (ConsumerGroupInfo.updateSubscription): two entries of one group would drop each other's topics.
+    /// </summary>
+    public static void WriteConsumerData(Utf8JsonWriter json, IReadOnlyList<RemotingConsumer> members)
     {
+        var first = members[0];
         json.WriteStartObject();
-        json.WriteString("consumeFromWhere", _client.Settings.ConsumeFromFirstOffset ? "CONSUME_FROM_FIRST_OFFSET" : "CONSUME_FROM_LAST_OFFSET");
+        json.WriteString("consumeFromWhere", first._client.Settings.ConsumeFromFirstOffset ? "CONSUME_FROM_FIRST_OFFSET" : "CONSUME_FROM_LAST_OFFSET");
         json.WriteString("consumeType", "CONSUME_PASSIVELY");
-        json.WriteString("groupName", WrappedGroup);
+        json.WriteString("groupName", first.WrappedGroup);
         json.WriteString("messageModel", "CLUSTERING");
         json.WriteStartArray("subscriptionDataSet");
-        WriteSubscription(json, WrappedTopic, _subString, _tags, _tagCodes);
-        WriteSubscription(json, RetryTopic, "*", [], []);
+        var topics = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var member in members)
+        {
+            if (topics.Add(member.WrappedTopic))
+            {
+                WriteSubscription(json, member.WrappedTopic, member._subString, member._tags, member._tagCodes, Volatile.Read(ref member._subVersion));
+            }
+        }
+
+        WriteSubscription(json, first.RetryTopic, "*", [], [], members.Max(m => Volatile.Read(ref m._subVersion)));
         json.WriteEndArray();
         json.WriteBoolean("unitMode", false);
         json.WriteEndObject();
     }
 
-    private void WriteSubscription(Utf8JsonWriter json, string topic, string subString, string[] tags, int[] codes)
+    private static void WriteSubscription(Utf8JsonWriter json, string topic, string subString, string[] tags, int[] codes, long subVersion)
     {
         json.WriteStartObject();
         json.WriteBoolean("classFilterMode", false);
@@ -177,7 +191,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
         json.WriteEndArray();
         json.WriteString("expressionType", "TAG");
         json.WriteString("subString", subString);
-        json.WriteNumber("subVersion", Volatile.Read(ref _subVersion));
+        json.WriteNumber("subVersion", subVersion);
         json.WriteStartArray("tagsSet");
         foreach (var tag in tags)
         {
@@ -273,7 +287,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
             if (changed)
             {
                 Volatile.Write(ref _subVersion, _client.Time.GetUtcNow().ToUnixTimeMilliseconds());
-                await _client.SendHeartbeatAsync(cancellationToken).ConfigureAwait(false);
+                await _client.SendHeartbeatAsync(cancellationToken, WrappedGroup).ConfigureAwait(false);
             }
         }
         finally
