@@ -91,4 +91,45 @@ public sealed class OffsetCommitRulesTests
         // m0 finished; m1..m4 were pulled but never handled, so the commit stops at 1 and they come again.
         Assert.Equal(1, cluster.Broker.QueryOffset(group, topic, 0));
     }
+
+    [Fact]
+    public async Task A_forced_stop_commits_nothing_for_a_queue_whose_handler_outlived_the_grace_period()
+    {
+        await using var cluster = await StartLoopbackAsync();
+        await using var transport = NewTransport(cluster.NameServerAddress, o => o.Settings["OffsetPersistInterval"] = "00:10:00");
+        var topic = Unique("T");
+        var group = Unique("G");
+        cluster.Broker.CreateTopic(topic, 1);
+        for (var i = 0; i < 5; i++)
+        {
+            await transport.Producer.SendAsync(new OutgoingMessage(topic, Encoding.UTF8.GetBytes($"m{i}")));
+        }
+
+        // m0 succeeds; m1's handler ignores cancellation and outlives the stop; m2..m4 never start.
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var consumer = (RemotingConsumer)transport.CreateConsumer(new ConsumerSubscription(group, topic) { MaxConcurrency = 2 }, async (m, _) =>
+        {
+            if (Encoding.UTF8.GetString(m.Body.Span) != "m0")
+            {
+                entered.TrySetResult();
+                await release.Task;
+            }
+
+            return ConsumeOutcome.Ack;
+        });
+        await consumer.StartAsync();
+        await entered.Task.WaitAsync(SafetyTimeout);
+        await WaitUntilAsync(() => consumer.InFlightFor(topic) == 4, "m0 is settled");
+        var before = cluster.Broker.QueryOffset(group, topic, 0);
+
+        using var forced = new CancellationTokenSource();
+        await forced.CancelAsync();
+        await consumer.StopAsync(forced.Token);
+        release.SetResult();
+
+        // Committing the low-water mark (1) would be safe for m1 here, but the node no longer knows who owns the
+        // queue nor what m1's handler will do: it gives the queue up and leaves the broker's offset alone.
+        Assert.Equal(before, cluster.Broker.QueryOffset(group, topic, 0));
+    }
 }
