@@ -27,9 +27,17 @@ internal interface IRemotingStore
 
     void CommitOffset(string group, string topic, int queueId, long offset);
 
+    /// <summary>The offset <paramref name="group"/> committed for the queue; null when it never committed one.</summary>
     long? QueryOffset(string group, string topic, int queueId);
 
+    /// <summary>The lowest offset still stored in the queue (raised by <see cref="ExpireBefore"/>).</summary>
     long GetMinOffset(string topic, int queueId);
+
+    /// <summary>Whether the message at <paramref name="offset"/> only lives on disk (no longer in the page cache); false when there is no such message.</summary>
+    bool IsOnDisk(string topic, int queueId, long offset);
+
+    /// <summary>Drops the queue's messages below <paramref name="offset"/> from the 4.x view, as retention deletes old commit-log files.</summary>
+    void ExpireBefore(string topic, int queueId, long offset);
 
     /// <summary>Next offset of the queue; for <c>SCHEDULE_TOPIC_XXXX</c> queue <c>level − 1</c>, how many messages were ever scheduled at that level.</summary>
     long GetMaxOffset(string topic, int queueId);

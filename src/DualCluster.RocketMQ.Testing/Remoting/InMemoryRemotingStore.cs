@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using DualCluster.RocketMQ.Remoting;
 using DualCluster.Testing;
 
@@ -17,6 +18,13 @@ internal sealed class InMemoryRemotingStore(InMemoryBroker broker, RemotingLoopb
     };
 
     private readonly ScheduleLog _schedule = new();
+
+    // The broker's ConsumerOffsetManager: which (group, topic, queue) ever had an offset committed. The in-memory
+    // broker also keeps a start offset for every subscribed group; a 4.x broker has none until the first commit.
+    private readonly ConcurrentDictionary<(string Group, string Topic, int QueueId), byte> _committed = new();
+
+    // Min offsets raised by retention (ExpireBefore); the in-memory broker itself keeps everything.
+    private readonly ConcurrentDictionary<(string Topic, int QueueId), long> _minOffsets = new();
 
     public InMemoryBroker Broker => broker;
 
@@ -82,6 +90,14 @@ internal sealed class InMemoryRemotingStore(InMemoryBroker broker, RemotingLoopb
 
     public async Task<RemotingPull> PullAsync(string group, string topic, int queueId, long offset, int maxCount, string filter, TimeSpan suspend, CancellationToken cancellationToken)
     {
+        var min = ExpiredBefore(topic, queueId);
+        if (min > 0 && offset < min)
+        {
+            // DefaultMessageStore.getMessage: OFFSET_TOO_SMALL → nextBeginOffset = min offset → PULL_OFFSET_MOVED.
+            var max = GetMaxOffset(topic, queueId);
+            return new RemotingPull(ResponseCode.PullOffsetMoved, [], min, min, max);
+        }
+
         PullResult result;
         try
         {
@@ -101,22 +117,52 @@ internal sealed class InMemoryRemotingStore(InMemoryBroker broker, RemotingLoopb
             PullStatus.NoMatchedMessage => ResponseCode.PullRetryImmediately,
             _ => ResponseCode.PullOffsetMoved,
         };
-        return new RemotingPull(code, [.. result.Messages.Select(ToRecord)], result.NextOffset, result.MinOffset, result.MaxOffset);
+        var next = code == ResponseCode.PullOffsetMoved ? Math.Max(result.NextOffset, min) : result.NextOffset;
+        return new RemotingPull(code, [.. result.Messages.Select(ToRecord)], next, Math.Max(result.MinOffset, min), result.MaxOffset);
     }
 
-    public void CommitOffset(string group, string topic, int queueId, long offset) => Map(() => broker.CommitOffset(group, topic, queueId, offset));
+    public void CommitOffset(string group, string topic, int queueId, long offset)
+    {
+        Map(() => broker.CommitOffset(group, topic, queueId, offset));
+        _committed.TryAdd((group, topic, queueId), 0);
+    }
 
     public long? QueryOffset(string group, string topic, int queueId)
     {
+        if (!_committed.ContainsKey((group, topic, queueId)))
+        {
+            return null;
+        }
+
         var offset = broker.QueryOffset(group, topic, queueId);
         return offset < 0 ? null : offset;
     }
 
-    public long GetMinOffset(string topic, int queueId) => broker.TopicExists(topic) ? Map(() => broker.GetMinOffset(topic, queueId)) : 0;
+    public long GetMinOffset(string topic, int queueId) =>
+        broker.TopicExists(topic) ? Math.Max(Map(() => broker.GetMinOffset(topic, queueId)), ExpiredBefore(topic, queueId)) : 0;
 
     public long GetMaxOffset(string topic, int queueId) =>
         topic == MessageConst.ScheduleTopic ? _schedule.Scheduled(queueId + 1)
         : broker.TopicExists(topic) ? Map(() => broker.GetMaxOffset(topic, queueId)) : 0;
+
+    public bool IsOnDisk(string topic, int queueId, long offset)
+    {
+        if (!broker.TopicExists(topic) || broker.GetMessage(topic, queueId, offset) is null)
+        {
+            return false; // No consume-queue entry: checkInDiskByConsumeOffset answers false.
+        }
+
+        // checkInDiskByCommitOffset: on disk once more than the in-memory window was written since the message.
+        return options.MessagesInMemoryPerQueue is { } window && GetMaxOffset(topic, queueId) - offset > Math.Max(0, window);
+    }
+
+    public void ExpireBefore(string topic, int queueId, long offset)
+    {
+        var max = GetMaxOffset(topic, queueId);
+        _minOffsets.AddOrUpdate((topic, queueId), Math.Min(offset, max), (_, old) => Math.Max(old, Math.Min(offset, max)));
+    }
+
+    private long ExpiredBefore(string topic, int queueId) => _minOffsets.TryGetValue((topic, queueId), out var min) ? min : 0;
 
     public IReadOnlyDictionary<int, long> GetDelayOffsets() => _schedule.Progress(broker.TimeProvider.GetUtcNow());
 

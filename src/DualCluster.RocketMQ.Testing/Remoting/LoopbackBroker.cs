@@ -37,6 +37,9 @@ internal sealed class LoopbackBroker
 
     public ConsumerRegistry Consumers => _consumers;
 
+    /// <summary>Raised for every HEART_BEAT with the client id and the consumer groups it carried, in order (for tests).</summary>
+    public event Action<string, IReadOnlyList<string>>? HeartbeatReceived;
+
     public async ValueTask<RemotingCommand?> HandleAsync(RemotingConnection connection, RemotingCommand request)
     {
         if (_faults.TakeFailure(request.Code) is { } injected)
@@ -103,11 +106,13 @@ internal sealed class LoopbackBroker
             return RemotingCommand.CreateResponse(request, ResponseCode.SystemError, "heartbeat without clientID");
         }
 
+        var groups = new List<string>();
         if (root.TryGetProperty("consumerDataSet", out var consumers) && consumers.ValueKind == JsonValueKind.Array)
         {
             foreach (var consumer in consumers.EnumerateArray())
             {
                 var group = consumer.GetProperty("groupName").GetString()!;
+                groups.Add(group);
                 var subscriptions = new Dictionary<string, SubscriptionEntry>(StringComparer.Ordinal);
                 if (consumer.TryGetProperty("subscriptionDataSet", out var set) && set.ValueKind == JsonValueKind.Array)
                 {
@@ -121,6 +126,8 @@ internal sealed class LoopbackBroker
                     }
                 }
 
+                // ClientManageProcessor.heartBeat: consumer data for a group creates its %RETRY% topic (1 queue,
+                // TopicConfigManager.createTopicInSendMessageBackMethod), which the name server then routes.
                 _store.EnsureTopic(MessageConst.RetryTopicOf(group), 1);
                 foreach (var topic in subscriptions.Keys)
                 {
@@ -139,6 +146,7 @@ internal sealed class LoopbackBroker
             }
         }
 
+        HeartbeatReceived?.Invoke(clientId, groups);
         var response = RemotingCommand.CreateResponse(request, ResponseCode.Success);
         response.Version = RemotingCommand.CurrentVersion;
         return response;
@@ -219,6 +227,14 @@ internal sealed class LoopbackBroker
         }
 
         var queues = _store.GetQueueCount(topic);
+        if (queues == 0 && topic.StartsWith(MessageConst.RetryPrefix, StringComparison.Ordinal))
+        {
+            // AbstractSendMessageProcessor.msgCheck: a send to a missing %RETRY% topic creates it (1 queue,
+            // createTopicInSendMessageBackMethod), whatever autoCreateTopicEnable says.
+            _store.EnsureTopic(topic, 1);
+            queues = 1;
+        }
+
         if (queues == 0 && !_options.AutoCreateTopics)
         {
             return RemotingCommand.CreateResponse(request, ResponseCode.TopicNotExist, $"topic[{topic}] not exist, apply first please!");
@@ -342,13 +358,28 @@ internal sealed class LoopbackBroker
         return response;
     }
 
+    /// <summary>
+    /// ConsumerManageProcessor.queryConsumerOffset (4.9.7): the committed offset; for a group that never committed,
+    /// 0 when the queue's min offset is ≤ 0 and its first message is not on disk
+    /// (DefaultMessageStore.checkInDiskByConsumeOffset — an empty queue counts as not on disk), else QUERY_NOT_FOUND.
+    /// So a new CONSUME_FROM_LAST_OFFSET group reads a young queue from its start, an older one from its max offset.
+    /// </summary>
     private RemotingCommand QueryOffset(RemotingCommand request)
     {
         Require(request, "consumerGroup", "topic", "queueId");
-        var offset = _store.QueryOffset(request.GetExt("consumerGroup")!, request.GetExt("topic")!, ParseInt(request.GetExt("queueId")!, "queueId"));
-        return offset is { } value
-            ? RemotingCommand.CreateResponse(request, ResponseCode.Success).Set("offset", value)
-            : RemotingCommand.CreateResponse(request, ResponseCode.QueryNotFound, "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first");
+        var topic = request.GetExt("topic")!;
+        var queueId = ParseInt(request.GetExt("queueId")!, "queueId");
+        if (_store.QueryOffset(request.GetExt("consumerGroup")!, topic, queueId) is { } committed)
+        {
+            return RemotingCommand.CreateResponse(request, ResponseCode.Success).Set("offset", committed);
+        }
+
+        if (_store.GetMinOffset(topic, queueId) <= 0 && !_store.IsOnDisk(topic, queueId, 0))
+        {
+            return RemotingCommand.CreateResponse(request, ResponseCode.Success).Set("offset", 0L);
+        }
+
+        return RemotingCommand.CreateResponse(request, ResponseCode.QueryNotFound, "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first");
     }
 
     private RemotingCommand UpdateOffset(RemotingCommand request)

@@ -3,7 +3,10 @@ using DualCluster.RocketMQ.Remoting;
 
 namespace DualCluster.RocketMQ.Testing.Remoting;
 
-/// <summary>The loopback name server (fact sheet §7.2): routes every topic to the one loopback broker.</summary>
+/// <summary>
+/// The loopback name server (fact sheet §7.2): routes every topic the broker holds to the one loopback broker.
+/// Retry and dead-letter topics have a route only once the broker created them (see <see cref="RemotingLoopbackOptions.InventRetryRoutes"/>).
+/// </summary>
 internal sealed class LoopbackNameServer(IRemotingStore store, RemotingLoopbackOptions options, Func<string> brokerAddress, RemotingLoopbackFaults faults)
 {
     public const int DefaultQueueCount = 4;
@@ -49,16 +52,26 @@ internal sealed class LoopbackNameServer(IRemotingStore store, RemotingLoopbackO
 
     private int QueueCountFor(string topic)
     {
-        if (topic.StartsWith(MessageConst.RetryPrefix, StringComparison.Ordinal) || topic.StartsWith(MessageConst.DlqPrefix, StringComparison.Ordinal))
-        {
-            store.EnsureTopic(topic, 1);
-            return 1;
-        }
-
         var count = store.GetQueueCount(topic);
         if (count > 0)
         {
             return count;
+        }
+
+        if (topic.StartsWith(MessageConst.RetryPrefix, StringComparison.Ordinal) || topic.StartsWith(MessageConst.DlqPrefix, StringComparison.Ordinal))
+        {
+            // A genuine name server knows a group's %RETRY% topic only after a broker created it — on the group's
+            // first HEART_BEAT (ClientManageProcessor.heartBeat → TopicConfigManager.createTopicInSendMessageBackMethod)
+            // or first CONSUMER_SEND_MSG_BACK — and registered it; %DLQ% only when a message is first dead-lettered
+            // (SendMessageProcessor.asyncConsumerSendMsgBack / handleRetryAndDLQ). Until then: TOPIC_NOT_EXIST
+            // (DefaultRequestProcessor.getRouteInfoByTopic). Never through auto-create: these are system topics.
+            if (!options.InventRetryRoutes)
+            {
+                return 0;
+            }
+
+            store.EnsureTopic(topic, 1);
+            return 1;
         }
 
         return topic == MessageConst.AutoCreateTopic || options.AutoCreateTopics ? DefaultQueueCount : 0;

@@ -11,6 +11,7 @@ internal sealed class LoopbackServers : IAsyncDisposable
     public LoopbackServers(IRemotingStore store, RemotingLoopbackOptions options)
     {
         Options = options;
+        Store = store;
         Faults = new RemotingLoopbackFaults(DropConnections);
         Broker = new LoopbackBroker(store, options, Faults, () => new IPEndPoint(IPAddress.Loopback, _broker!.Port));
         _broker = new LoopbackListener(Broker.HandleAsync, Broker.OnConnectionClosed);
@@ -19,6 +20,8 @@ internal sealed class LoopbackServers : IAsyncDisposable
     }
 
     public RemotingLoopbackOptions Options { get; }
+
+    public IRemotingStore Store { get; }
 
     public RemotingLoopbackFaults Faults { get; }
 

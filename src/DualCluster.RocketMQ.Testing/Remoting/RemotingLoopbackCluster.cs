@@ -71,6 +71,30 @@ public sealed class RemotingLoopbackCluster : IAsyncDisposable
     /// <summary>The client ids the broker currently sees in <paramref name="group"/> (as sent in heartbeats).</summary>
     public IReadOnlyList<string> GetConsumerIds(string group) => _servers.Broker.Consumers.ClientIds(group);
 
+    /// <summary>
+    /// Expires the messages of one queue below <paramref name="beforeOffset"/>, as Apache's retention deletes old
+    /// commit-log files: the queue's min offset (GET_MIN_OFFSET, PULL responses) becomes <paramref name="beforeOffset"/>
+    /// (at most its max offset), pulls below it answer PULL_OFFSET_MOVED, and a new group no longer gets the "young
+    /// queue" offset 0. The in-memory broker behind keeps the messages; only the 4.x view changes.
+    /// </summary>
+    /// <param name="topic">The topic (as on the wire, namespaced if the client uses a namespace).</param>
+    /// <param name="queueId">The queue.</param>
+    /// <param name="beforeOffset">The new min offset.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="beforeOffset"/> is negative.</exception>
+    public void ExpireMessages(string topic, int queueId, long beforeOffset)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        ArgumentOutOfRangeException.ThrowIfNegative(beforeOffset);
+        _servers.Store.ExpireBefore(topic, queueId, beforeOffset);
+    }
+
+    /// <summary>Raised for every HEART_BEAT the broker handles: the client id and the consumer groups it carried.</summary>
+    internal event Action<string, IReadOnlyList<string>>? HeartbeatReceived
+    {
+        add => _servers.Broker.HeartbeatReceived += value;
+        remove => _servers.Broker.HeartbeatReceived -= value;
+    }
+
     /// <summary>Stops both servers.</summary>
     public ValueTask DisposeAsync() => _servers.DisposeAsync();
 }

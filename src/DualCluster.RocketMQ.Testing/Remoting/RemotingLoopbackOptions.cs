@@ -32,4 +32,22 @@ public sealed class RemotingLoopbackOptions
 
     /// <summary>Longest time the broker holds a PULL, whatever the client asks (keeps test shutdowns quick).</summary>
     public TimeSpan MaxPullSuspend { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Whether the name server answers a route for any <c>%RETRY%group</c> or <c>%DLQ%group</c> topic, creating it on
+    /// the spot (default false). A genuine name server answers TOPIC_NOT_EXIST (17) until a broker created the retry
+    /// topic — on the group's first HEART_BEAT with consumer data, or its first CONSUMER_SEND_MSG_BACK — and the
+    /// dead-letter topic when a message is first dead-lettered. Turn this on only to test a client that cannot cope.
+    /// </summary>
+    public bool InventRetryRoutes { get; set; }
+
+    /// <summary>
+    /// How many of each queue's newest messages count as still in memory (the page cache) when the broker answers
+    /// QUERY_CONSUMER_OFFSET for a group that never committed; older ones count as on disk. Null (default): every
+    /// message is in memory, like a young broker. Apache answers offset 0 instead of QUERY_NOT_FOUND when the queue's
+    /// min offset is 0 and its first message is not on disk (ConsumerManageProcessor.queryConsumerOffset with
+    /// DefaultMessageStore.checkInDiskByConsumeOffset: on disk = more than <c>accessMessageInMemoryMaxRatio</c> (40 %)
+    /// of physical memory of commit log written since). The loopback counts messages per queue instead of bytes.
+    /// </summary>
+    public long? MessagesInMemoryPerQueue { get; set; }
 }

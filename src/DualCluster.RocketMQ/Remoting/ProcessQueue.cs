@@ -12,6 +12,8 @@ internal sealed class ProcessQueue(MessageQueue queue, string brokerAddress, lon
     private long _nextOffset = startOffset;
     private long _consumedUpTo = startOffset;
     private long _lastCommitted = -1;
+    private int _runningHandlers;
+    private bool _dropped;
 
     public MessageQueue Queue { get; } = queue;
 
@@ -21,7 +23,18 @@ internal sealed class ProcessQueue(MessageQueue queue, string brokerAddress, lon
 
     public Task? PullLoop { get; set; }
 
-    public bool Dropped { get; private set; }
+    /// <summary>True once this node gave the queue up (rebalanced away, lost to another node, or abandoned by a forced stop): it never commits for it again.</summary>
+    public bool Dropped
+    {
+        get { lock (_gate) { return _dropped; } }
+    }
+
+    /// <summary>Handlers started for this queue's messages and not finished yet (their outcome is unknown).</summary>
+    public int RunningHandlers => Volatile.Read(ref _runningHandlers);
+
+    public void HandlerStarted() => Interlocked.Increment(ref _runningHandlers);
+
+    public void HandlerFinished() => Interlocked.Decrement(ref _runningHandlers);
 
     public long NextOffset
     {
@@ -80,13 +93,13 @@ internal sealed class ProcessQueue(MessageQueue queue, string brokerAddress, lon
         }
     }
 
-    /// <summary>The commit offset if it changed since the last call that returned one; else null.</summary>
+    /// <summary>The commit offset if it changed since the last call that returned one; else null. Null once dropped.</summary>
     public long? TakeCommitOffset()
     {
         lock (_gate)
         {
             var offset = _inFlight.Count > 0 ? _inFlight.Min : _consumedUpTo;
-            if (offset == _lastCommitted)
+            if (_dropped || offset == _lastCommitted)
             {
                 return null;
             }
@@ -96,9 +109,29 @@ internal sealed class ProcessQueue(MessageQueue queue, string brokerAddress, lon
         }
     }
 
-    public void Drop()
+    /// <summary>The offset to commit now, or null once the queue was dropped (this node no longer owns it).</summary>
+    public long? OwnedCommitOffset
     {
-        Dropped = true;
+        get
+        {
+            lock (_gate)
+            {
+                return _dropped ? null : _inFlight.Count > 0 ? _inFlight.Min : _consumedUpTo;
+            }
+        }
+    }
+
+    /// <summary>Gives the queue up: stops its pulls and every later commit. Returns the commit offset at the moment of the drop.</summary>
+    public long Drop()
+    {
+        long offset;
+        lock (_gate)
+        {
+            _dropped = true;
+            offset = _inFlight.Count > 0 ? _inFlight.Min : _consumedUpTo;
+        }
+
         Cancellation.Cancel();
+        return offset;
     }
 }

@@ -161,10 +161,15 @@ internal sealed class RemotingClient : IAsyncDisposable
     public IReadOnlyCollection<string> KnownBrokerAddresses() =>
         _routes.Values.SelectMany(r => r.AllAddresses()).Distinct(StringComparer.Ordinal).ToList();
 
-    /// <summary>Sends HEART_BEAT (§2.6) with every registered consumer group to every known broker.</summary>
-    public async Task SendHeartbeatAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends HEART_BEAT (§2.6) to every known broker, with every registered consumer group, or only
+    /// <paramref name="onlyGroup"/>'s. A broker upserts each group of the heartbeat and leaves the others alone
+    /// (ClientManageProcessor.heartBeat → ConsumerManager.registerConsumer per consumer data), so a start or a
+    /// rebalance need not resend every other group's data: its heartbeat does not grow with the registrations.
+    /// </summary>
+    public async Task SendHeartbeatAsync(CancellationToken cancellationToken, string? onlyGroup = null)
     {
-        var body = BuildHeartbeat();
+        var body = BuildHeartbeat(onlyGroup);
         var tasks = new List<Task>();
         foreach (var address in KnownBrokerAddresses())
         {
@@ -190,7 +195,11 @@ internal sealed class RemotingClient : IAsyncDisposable
         }
     }
 
-    internal byte[] BuildHeartbeat()
+    /// <summary>
+    /// The HEART_BEAT body: one <c>consumerDataSet</c> entry per group (all of the group's topics in it, as the broker
+    /// replaces a group's subscriptions with each entry), for every group or only <paramref name="onlyGroup"/>.
+    /// </summary>
+    internal byte[] BuildHeartbeat(string? onlyGroup = null)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -198,9 +207,11 @@ internal sealed class RemotingClient : IAsyncDisposable
             json.WriteStartObject();
             json.WriteString("clientID", ClientId);
             json.WriteStartArray("consumerDataSet");
-            foreach (var consumer in _consumers.Keys)
+            foreach (var group in _consumers.Keys
+                .Where(c => onlyGroup is null || c.WrappedGroup == onlyGroup)
+                .GroupBy(c => c.WrappedGroup, StringComparer.Ordinal))
             {
-                consumer.WriteConsumerData(json);
+                RemotingConsumer.WriteConsumerData(json, [.. group]);
             }
 
             json.WriteEndArray();
@@ -384,7 +395,7 @@ internal sealed class RemotingClient : IAsyncDisposable
 
                 try
                 {
-                    var connection = await RemotingConnection.ConnectAsync(address, owner.OnServerRequestAsync, owner.Settings.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+                    var connection = await RemotingConnection.ConnectAsync(address, owner.OnServerRequestAsync, owner.Settings.ConnectTimeout, cancellationToken, owner.Time).ConfigureAwait(false);
                     var reconnected = current is not null || _failures > 0;
                     _failures = 0;
                     Volatile.Write(ref _current, connection);

@@ -17,6 +17,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
     private static readonly TimeSpan PullErrorDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ForcedStopRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ForcedStopGrace = TimeSpan.FromSeconds(10);
+    private static readonly string TopicNotExistCode = ResponseCode.TopicNotExist.ToString(CultureInfo.InvariantCulture);
 
     private readonly RemotingClient _client;
     private readonly ClusterMessageHandler _handler;
@@ -127,39 +128,57 @@ internal sealed class RemotingConsumer : IClusterConsumer
 
     private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
+        // The topic's route tells which brokers to heartbeat. The %RETRY% topic is NOT looked up first: a broker
+        // creates it only when a HEART_BEAT brings this group's consumer data (ClientManageProcessor.heartBeat →
+        // createTopicInSendMessageBackMethod); before that the name server answers TOPIC_NOT_EXIST, and a brand-new
+        // group could never start. Heartbeat first; the rebalance then finds the retry route, or tolerates its absence.
         await _client.GetRouteAsync(WrappedTopic, refresh: true, cancellationToken).ConfigureAwait(false);
-        await _client.GetRouteAsync(RetryTopic, refresh: true, cancellationToken).ConfigureAwait(false);
         _client.Register(this);
-        await _client.SendHeartbeatAsync(cancellationToken).ConfigureAwait(false);
+        await _client.SendHeartbeatAsync(cancellationToken, WrappedGroup).ConfigureAwait(false);
         await RebalanceAsync(cancellationToken).ConfigureAwait(false);
         _background = Task.Run(() => BackgroundAsync(_fetching.Token), CancellationToken.None);
     }
 
+    /// <summary>Membership changed (NOTIFY_CONSUMER_IDS_CHANGED, reconnect): rebalance, or while stopping re-check which queues are still ours.</summary>
     public void RequestRebalance()
     {
-        if (IsRunning)
+        if (Volatile.Read(ref _state) is 1 or 2)
         {
             _rebalanceSignal.Release();
         }
     }
 
-    /// <summary>Writes this consumer's entry of the heartbeat's <c>consumerDataSet</c> (§2.6).</summary>
-    public void WriteConsumerData(Utf8JsonWriter json)
+    /// <summary>
+    /// Writes one group's entry of the heartbeat's <c>consumerDataSet</c> (§2.6) for <paramref name="members"/>, the
+    /// consumers of that group on this client: each one's topic subscription, then the group's <c>%RETRY%</c> one.
+    /// One entry per group, because the broker replaces the group's subscription table with each entry it reads
+    /// (ConsumerGroupInfo.updateSubscription): two entries of one group would drop each other's topics.
+    /// </summary>
+    public static void WriteConsumerData(Utf8JsonWriter json, IReadOnlyList<RemotingConsumer> members)
     {
+        var first = members[0];
         json.WriteStartObject();
-        json.WriteString("consumeFromWhere", _client.Settings.ConsumeFromFirstOffset ? "CONSUME_FROM_FIRST_OFFSET" : "CONSUME_FROM_LAST_OFFSET");
+        json.WriteString("consumeFromWhere", first._client.Settings.ConsumeFromFirstOffset ? "CONSUME_FROM_FIRST_OFFSET" : "CONSUME_FROM_LAST_OFFSET");
         json.WriteString("consumeType", "CONSUME_PASSIVELY");
-        json.WriteString("groupName", WrappedGroup);
+        json.WriteString("groupName", first.WrappedGroup);
         json.WriteString("messageModel", "CLUSTERING");
         json.WriteStartArray("subscriptionDataSet");
-        WriteSubscription(json, WrappedTopic, _subString, _tags, _tagCodes);
-        WriteSubscription(json, RetryTopic, "*", [], []);
+        var topics = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var member in members)
+        {
+            if (topics.Add(member.WrappedTopic))
+            {
+                WriteSubscription(json, member.WrappedTopic, member._subString, member._tags, member._tagCodes, Volatile.Read(ref member._subVersion));
+            }
+        }
+
+        WriteSubscription(json, first.RetryTopic, "*", [], [], members.Max(m => Volatile.Read(ref m._subVersion)));
         json.WriteEndArray();
         json.WriteBoolean("unitMode", false);
         json.WriteEndObject();
     }
 
-    private void WriteSubscription(Utf8JsonWriter json, string topic, string subString, string[] tags, int[] codes)
+    private static void WriteSubscription(Utf8JsonWriter json, string topic, string subString, string[] tags, int[] codes, long subVersion)
     {
         json.WriteStartObject();
         json.WriteBoolean("classFilterMode", false);
@@ -172,7 +191,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
         json.WriteEndArray();
         json.WriteString("expressionType", "TAG");
         json.WriteString("subString", subString);
-        json.WriteNumber("subVersion", Volatile.Read(ref _subVersion));
+        json.WriteNumber("subVersion", subVersion);
         json.WriteStartArray("tagsSet");
         foreach (var tag in tags)
         {
@@ -268,7 +287,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
             if (changed)
             {
                 Volatile.Write(ref _subVersion, _client.Time.GetUtcNow().ToUnixTimeMilliseconds());
-                await _client.SendHeartbeatAsync(cancellationToken).ConfigureAwait(false);
+                await _client.SendHeartbeatAsync(cancellationToken, WrappedGroup).ConfigureAwait(false);
             }
         }
         finally
@@ -279,27 +298,13 @@ internal sealed class RemotingConsumer : IClusterConsumer
 
     private async Task<bool> RebalanceTopicAsync(string topic, CancellationToken cancellationToken)
     {
-        var route = await _client.GetRouteAsync(topic, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var mqAll = route.SubscribeQueues(topic);
-        var brokerAddress = mqAll.Select(q => route.ReadAddress(q.BrokerName)).FirstOrDefault(a => a is not null);
-        if (brokerAddress is null)
+        if (await AllocateAsync(topic, cancellationToken).ConfigureAwait(false) is not { } allocation)
         {
             return false;
         }
 
-        var response = await _client.InvokeAsync(
-            brokerAddress,
-            RemotingCommand.CreateRequest(RequestCode.GetConsumerListByGroup).Set("consumerGroup", WrappedGroup),
-            null,
-            "Consumer list lookup",
-            cancellationToken).ConfigureAwait(false);
-        if (response.Code != ResponseCode.Success)
-        {
-            return false;
-        }
+        var (route, allocated) = allocation;
 
-        var clientIds = ParseConsumerIds(response.Body.Span);
-        var allocated = QueueAllocation.Averagely(mqAll, clientIds, _client.ClientId).ToHashSet();
         List<ProcessQueue> removed;
         List<MessageQueue> added;
         lock (_queuesGate)
@@ -314,8 +319,10 @@ internal sealed class RemotingConsumer : IClusterConsumer
 
         foreach (var queue in removed)
         {
-            queue.Drop();
-            await CommitAsync(queue, cancellationToken).ConfigureAwait(false);
+            // RebalanceImpl.removeUnnecessaryMessageQueue: persist the offset as the queue leaves. The drop comes first,
+            // so nothing (periodic persist, pull flag, stop, a late handler) commits for this queue afterwards.
+            var final = queue.Drop();
+            await CommitAsync(queue, final, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var queue in added)
@@ -349,6 +356,86 @@ internal sealed class RemotingConsumer : IClusterConsumer
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// The queues of <paramref name="topic"/> allocated to this client now (§5.2: route × GET_CONSUMER_LIST_BY_GROUP,
+    /// averagely); null when either is unknown this round (a retry topic not created yet, no consumer list).
+    /// </summary>
+    private async Task<(TopicRoute Route, HashSet<MessageQueue> Allocated)?> AllocateAsync(string topic, CancellationToken cancellationToken)
+    {
+        TopicRoute route;
+        try
+        {
+            route = await _client.GetRouteAsync(topic, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (ClusterTransportException ex) when (topic == RetryTopic && ex.StatusCode == TopicNotExistCode)
+        {
+            // Not created yet (no broker has had our heartbeat, or the name server has not heard from it since):
+            // nothing can have been sent back, so there is nothing to consume. Looked up again next round.
+            RemotingLog.RetryTopicNotCreatedYet(_client.Logger, _client.Role, Subscription.Group, topic);
+            return null;
+        }
+
+        var mqAll = route.SubscribeQueues(topic);
+        var brokerAddress = mqAll.Select(q => route.ReadAddress(q.BrokerName)).FirstOrDefault(a => a is not null);
+        if (brokerAddress is null)
+        {
+            return null;
+        }
+
+        var response = await _client.InvokeAsync(
+            brokerAddress,
+            RemotingCommand.CreateRequest(RequestCode.GetConsumerListByGroup).Set("consumerGroup", WrappedGroup),
+            null,
+            "Consumer list lookup",
+            cancellationToken).ConfigureAwait(false);
+        if (response.Code != ResponseCode.Success)
+        {
+            return null;
+        }
+
+        var clientIds = ParseConsumerIds(response.Body.Span);
+        return (route, QueueAllocation.Averagely(mqAll, clientIds, _client.ClientId).ToHashSet());
+    }
+
+    /// <summary>
+    /// While stopping (no more rebalancing), drops every queue the group's current allocation gives to another
+    /// client: that client may already be consuming it and committing further, so a late commit from here would move
+    /// its offset back. Dropping is for good — a queue that comes back later is not ours to commit any more.
+    /// Returns false when the allocation of some topic could not be learned (ownership unknown).
+    /// </summary>
+    private async Task<bool> DropQueuesOwnedElsewhereAsync(List<ProcessQueue> queues, CancellationToken cancellationToken)
+    {
+        var known = true;
+        foreach (var topic in queues.Where(q => !q.Dropped).Select(q => q.Queue.Topic).Distinct(StringComparer.Ordinal).ToList())
+        {
+            (TopicRoute Route, HashSet<MessageQueue> Allocated)? allocation;
+            try
+            {
+                allocation = await AllocateAsync(topic, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ClusterTransportException ex)
+            {
+                RemotingLog.RebalanceFailed(_client.Logger, _client.Role, Subscription.Group, ex);
+                allocation = null;
+            }
+
+            if (allocation is not { } found)
+            {
+                known = false;
+                continue;
+            }
+
+            var allocated = found.Allocated;
+
+            foreach (var queue in queues.Where(q => q.Queue.Topic == topic && !allocated.Contains(q.Queue)))
+            {
+                queue.Drop();
+            }
+        }
+
+        return known;
     }
 
     internal static List<string> ParseConsumerIds(ReadOnlySpan<byte> body)
@@ -417,7 +504,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
         {
             try
             {
-                var commitOffset = queue.CommitOffset;
+                var commitOffset = queue.OwnedCommitOffset ?? 0;
                 var sysFlag = 2 | 4 | (commitOffset > 0 ? 1 : 0);
                 var request = RemotingCommand.CreateRequest(RequestCode.PullMessage)
                     .Set("consumerGroup", WrappedGroup)
@@ -447,7 +534,11 @@ internal sealed class RemotingConsumer : IClusterConsumer
                         var moved = next ?? 0;
                         RemotingLog.OffsetMoved(_client.Logger, _client.Role, queue.Queue.ToString(), queue.NextOffset, moved);
                         queue.Reset(moved);
-                        await CommitAsync(queue, token).ConfigureAwait(false);
+                        if (queue.OwnedCommitOffset is { } adopted)
+                        {
+                            await CommitAsync(queue, adopted, token).ConfigureAwait(false);
+                        }
+
                         break;
                     case ResponseCode.FlowControl:
                         await Task.Delay(TimeSpan.FromMilliseconds(20), _client.Time, token).ConfigureAwait(false);
@@ -495,6 +586,14 @@ internal sealed class RemotingConsumer : IClusterConsumer
         {
             // Backpressure: the pull loop waits for a free handler slot, so at most MaxConcurrency run.
             await _concurrency.WaitAsync(token).ConfigureAwait(false);
+            if (token.IsCancellationRequested)
+            {
+                // A slot freed in the same instant as the stop (or drop) can still be granted: start nothing new.
+                _concurrency.Release();
+                token.ThrowIfCancellationRequested();
+            }
+
+            queue.HandlerStarted();
             var task = HandleAsync(queue, record);
             _handlerTasks.TryAdd(task, 0);
             _ = task.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _), _handlerTasks, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -550,6 +649,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
         }
         finally
         {
+            queue.HandlerFinished();
             _concurrency.Release();
         }
     }
@@ -613,9 +713,8 @@ internal sealed class RemotingConsumer : IClusterConsumer
             record.BornTimestamp > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(record.BornTimestamp) : null);
     }
 
-    private async Task CommitAsync(ProcessQueue queue, CancellationToken cancellationToken)
+    private async Task CommitAsync(ProcessQueue queue, long offset, CancellationToken cancellationToken)
     {
-        var offset = queue.CommitOffset;
         try
         {
             var response = await _client.InvokeAsync(queue.BrokerAddress, UpdateOffsetRequest(queue.Queue, offset), null, "Offset commit", cancellationToken).ConfigureAwait(false);
@@ -653,12 +752,18 @@ internal sealed class RemotingConsumer : IClusterConsumer
         await Task.WhenAll(queues.Select(q => q.PullLoop ?? Task.CompletedTask)).ConfigureAwait(false);
 
         // 2. Wait for in-flight handlers; on cancellation their tokens fire and their messages go back for redelivery.
+        //    Meanwhile this client stays in the group (heartbeats go on) but no longer rebalances, so other members may
+        //    take its queues over: watch membership and drop, for good, any queue allocated elsewhere.
+        using var watching = new CancellationTokenSource();
+        var watch = WatchOwnershipWhileStoppingAsync(queues, watching.Token);
+        var forced = false;
         try
         {
             await Task.WhenAll(_handlerTasks.Keys).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
+            forced = true;
             await _handlers.CancelAsync().ConfigureAwait(false);
             try
             {
@@ -670,8 +775,26 @@ internal sealed class RemotingConsumer : IClusterConsumer
             }
         }
 
-        // 3. Commit the low-water marks, then unregister (§5.4) so the group rebalances at once.
-        await Task.WhenAll(queues.Select(q => CommitAsync(q, CancellationToken.None))).ConfigureAwait(false);
+        await watching.CancelAsync().ConfigureAwait(false);
+        await watch.ConfigureAwait(false);
+
+        // 3. Commit the low-water marks (the lowest unfinished offset of each queue), then unregister (§5.4) so the
+        //    group rebalances at once. Never for a queue this node no longer owns: one a forced stop gave up on (a
+        //    handler still running — its outcome is unknown), one now allocated to another client, or any queue when
+        //    the allocation cannot be learned. Those keep the broker's last commit: redelivery, never a step back.
+        if (forced)
+        {
+            foreach (var queue in queues.Where(q => q.RunningHandlers > 0))
+            {
+                queue.Drop();
+            }
+        }
+
+        if (await DropQueuesOwnedElsewhereAsync(queues, CancellationToken.None).ConfigureAwait(false))
+        {
+            await Task.WhenAll(queues.Select(q => q.OwnedCommitOffset is { } offset ? CommitAsync(q, offset, CancellationToken.None) : Task.CompletedTask)).ConfigureAwait(false);
+        }
+
         _client.Unregister(this);
         foreach (var address in _client.KnownBrokerAddresses())
         {
@@ -696,6 +819,26 @@ internal sealed class RemotingConsumer : IClusterConsumer
         }
 
         Volatile.Write(ref _state, 0);
+    }
+
+    private async Task WatchOwnershipWhileStoppingAsync(List<ProcessQueue> queues, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await _rebalanceSignal.WaitAsync(cancellationToken).ConfigureAwait(false);
+                while (_rebalanceSignal.CurrentCount > 0)
+                {
+                    await _rebalanceSignal.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                await DropQueuesOwnedElsewhereAsync(queues, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -37,4 +37,7 @@ internal static partial class RemotingLog
 
     [LoggerMessage(5110, LogLevel.Warning, "[{Cluster}] unregister of {ClientId} from {Address} failed")]
     public static partial void UnregisterFailed(ILogger logger, ClusterRole cluster, string clientId, string address, Exception exception);
+
+    [LoggerMessage(5111, LogLevel.Debug, "[{Cluster}] group {Group}: retry topic {Topic} is not created yet (TOPIC_NOT_EXIST); it is looked up again at the next rebalance")]
+    public static partial void RetryTopicNotCreatedYet(ILogger logger, ClusterRole cluster, string group, string topic);
 }
