@@ -49,6 +49,7 @@ internal static class LiveScenarios
     /// </summary>
     public static async Task PrimeAsync(RunScopedTransport transport, LiveCluster cluster)
     {
+        await EnsureTopicExistsAsync(transport, cluster);
         var marker = "prime-" + transport.RunId;
         var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var consumer = transport.CreateConsumer(Subscribe(cluster), (m, _) =>
@@ -89,6 +90,32 @@ internal static class LiveScenarios
         {
             await consumer.StopAsync();
             await consumer.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// On 4.x, asks for the topic's route (through the backlog probe) before anything is sent: the remoting producer, like
+    /// the Java client, sends to an unknown topic through the auto-create template (TBW102), and a broker with
+    /// <c>autoCreateTopicEnable</c> would then create it. The suite creates nothing, so a missing topic stops it here.
+    /// (The 5.x proxy answers TOPIC_NOT_FOUND by itself and creates nothing.)
+    /// </summary>
+    private static async Task EnsureTopicExistsAsync(RunScopedTransport transport, LiveCluster cluster)
+    {
+        if (cluster.Protocol != LiveCluster.Remoting)
+        {
+            return;
+        }
+
+        try
+        {
+            await transport.BacklogProbe.GetBacklogAsync(cluster.Group, cluster.Topic);
+        }
+        catch (ClusterTransportException ex) when (ex.StatusCode == "17")
+        {
+            throw new InvalidOperationException(
+                $"The topic '{cluster.Topic}' does not exist on {cluster}: create it first (docs/real-clusters.md, \"Create these first\"). " +
+                "The suite never creates it, and sends nothing to a topic the name servers do not know (a broker with autoCreateTopicEnable would create it).",
+                ex);
         }
     }
 

@@ -41,6 +41,8 @@ internal sealed class LoopbackOperator : IAsyncDisposable
     public LiveClusterSettings Settings => LiveClusterSettings.From(Variables);
 
     /// <summary>Starts the servers asked for, on free 127.0.0.1 ports, with a fresh topic and group on each.</summary>
+    /// <param name="remoting">Start a 4.x name server + broker.</param>
+    /// <param name="grpc">Start a 5.x proxy.</param>
     public static async Task<LoopbackOperator> StartAsync(bool remoting, bool grpc)
     {
         var id = Guid.NewGuid().ToString("N")[..12];

@@ -65,6 +65,19 @@ public sealed class RealClusterSuiteOnLoopbackTests : RealClusterConformanceTest
     }
 
     [Fact]
+    public async Task A_topic_that_was_not_created_stops_the_suite_before_anything_is_sent()
+    {
+        await using var servers = await LoopbackOperator.StartAsync(remoting: true, grpc: false);
+        var cluster = servers.Settings.RequireRemoting() with { Topic = "it-never-created" };
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => LiveScenarios.ConnectAsync(cluster, ClusterRole.Old));
+
+        Assert.Contains("create it first", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0, servers.Remoting!.Broker.Counters.Stored + servers.Remoting.Broker.Counters.SendsFailed);
+        Assert.False(servers.Remoting.Broker.TopicExists("it-never-created"));
+    }
+
+    [Fact]
     public void Without_the_variables_every_live_test_says_how_to_enable_it()
     {
         var none = LiveClusterSettings.From(new Dictionary<string, string>());
