@@ -8,7 +8,7 @@ namespace DualCluster.RocketMQ.Tests.RealCluster;
 public sealed class LiveMigrationSmokeTests
 {
     [LiveMigrationFact]
-    public Task Mirrored_writes_read_from_both_live_clusters_are_handled_once_each() =>
-        LiveScenarios.MirroredMessagesReadFromBothClustersAreHandledOnceAsync(
+    public Task Messages_written_to_Old_to_New_or_to_both_live_clusters_are_each_handled_once() =>
+        LiveScenarios.MigrationFacadesHandleEveryMessageOnceAsync(
             LiveClusterSettings.Environment.RequireRemoting(), LiveClusterSettings.Environment.RequireGrpc());
 }

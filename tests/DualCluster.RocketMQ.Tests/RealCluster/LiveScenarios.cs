@@ -257,10 +257,12 @@ internal static class LiveScenarios
     }
 
     /// <summary>
-    /// The migration in miniature through the public API: one node whose producer facade writes Old and mirrors to New,
-    /// and whose consumer facade reads both (DoubleRead). Every message arrives from both clusters and its handler runs once.
+    /// The migration in miniature through the public API (<c>AddDualCluster(...).UseRocketMQ()</c>): a consumer node reading
+    /// both clusters (DoubleRead) and three producer nodes, one writing Old (weight 0), one writing New (weight 100) and
+    /// one writing Old and mirroring to New. Each message arrives from the cluster(s) it was written to, and its handler
+    /// runs exactly once (a mirrored message's second copy is recognised by its idempotency key and skipped).
     /// </summary>
-    public static async Task MirroredMessagesReadFromBothClustersAreHandledOnceAsync(LiveCluster old, LiveCluster @new)
+    public static async Task MigrationFacadesHandleEveryMessageOnceAsync(LiveCluster old, LiveCluster @new)
     {
         Assert.Equal(old.Topic, @new.Topic);
         Assert.Equal(old.Group, @new.Group);
@@ -275,22 +277,10 @@ internal static class LiveScenarios
 
         var handled = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var settled = new ConcurrentDictionary<(string Key, ClusterRole Cluster), ConsumeOutcome>();
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Logging.ClearProviders();
-        var dual = builder.Services.AddDualCluster(o =>
-            {
-                o.NodeId = "dualcluster-" + runId;
-                o.Clusters.Old = old.CopyOptions();
-                o.Clusters.New = @new.CopyOptions();
-                o.Producer.NewWeight = 0;
-                o.Producer.Mirror = true;
-                o.Consumer.DoubleRead = true;
-                o.Idempotency.HeldElsewhereRetryDelay = TimeSpan.FromMilliseconds(200);
-                o.ReloadDebounce = TimeSpan.Zero;
-            })
-            .UseRocketMQ()
-            .AddProducer()
-            .AddConsumer(old.Group, old.Topic, (context, _) =>
+        var hosts = new List<IHost>();
+        try
+        {
+            var consumerNode = await StartNodeAsync(old, @new, runId, "consumer", settled, o => { }, dual => dual.AddConsumer(old.Group, old.Topic, (context, _) =>
             {
                 handled.AddOrUpdate(context.Message.IdempotencyKey!, 1, (_, n) => n + 1);
                 return Task.CompletedTask;
@@ -298,45 +288,95 @@ internal static class LiveScenarios
             {
                 o.MaxConcurrency = 4;
                 o.InvisibleDuration = TimeSpan.FromSeconds(30);
-            });
-        var registered = builder.Services.Where(d => d.ServiceType == typeof(IClusterTransportFactory)).ToList();
-        foreach (var descriptor in registered)
+            }));
+            hosts.Add(consumerNode);
+            var status = consumerNode.Services.GetRequiredService<IDualClusterStatus>();
+            await WaitUntilAsync(
+                () => Task.FromResult(status.GetStatus().Consumers.All(c => c.Phase == ConsumerPhase.Both)),
+                () => Task.FromResult("the consumer facade reads both clusters: " + string.Join(", ", status.GetStatus().Consumers.Select(c => $"{c.Phase} {c.LastError}"))),
+                Timeout);
+
+            var expected = new Dictionary<string, ClusterRole[]>(StringComparer.Ordinal);
+            var writers = new (string Name, Action<DualClusterOptions> Configure, ClusterRole[] Clusters)[]
+            {
+                ("writes-old", o => o.Producer.NewWeight = 0, [ClusterRole.Old]),
+                ("writes-new", o => o.Producer.NewWeight = 100, [ClusterRole.New]),
+                ("mirrors", o => o.Producer.Mirror = true, [ClusterRole.Old, ClusterRole.New]),
+            };
+            foreach (var (name, configure, clusters) in writers)
+            {
+                var node = await StartNodeAsync(old, @new, runId, name, settled, configure, dual => dual.AddProducer());
+                hosts.Add(node);
+                var producer = node.Services.GetRequiredService<IDualClusterProducer>();
+                for (var i = 0; i < 5; i++)
+                {
+                    var key = $"{runId}-{name}-{i.ToString(CultureInfo.InvariantCulture)}";
+                    var result = await producer.SendAsync(new OutgoingMessage(old.Topic, Encoding.UTF8.GetBytes("body of " + key)) { IdempotencyKey = key });
+                    Assert.Equal(clusters[0], result.Cluster);
+                    Assert.Equal(clusters.Length > 1 ? clusters[1] : null, result.MirrorReceipt?.Cluster);
+                    expected[key] = clusters;
+                }
+            }
+
+            await WaitUntilAsync(
+                () => Task.FromResult(expected.All(e => e.Value.All(c => IsAck(settled, e.Key, c)))),
+                () => Task.FromResult($"every copy is delivered and settled: {settled.Count(e => e.Value.Acknowledge)} of {expected.Sum(e => e.Value.Length)} acknowledged, {handled.Count} of {expected.Count} handled"),
+                Timeout);
+            foreach (var (key, clusters) in expected)
+            {
+                Assert.True(handled.TryGetValue(key, out var times) && times == 1, $"{key} handled {(handled.TryGetValue(key, out var n) ? n : 0)} times");
+                Assert.Equal(clusters.Order(), settled.Keys.Where(k => k.Key == key).Select(k => k.Cluster).Order());
+            }
+        }
+        finally
+        {
+            foreach (var host in hosts)
+            {
+                await host.StopAsync();
+                host.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A node of the smoke test: Old and New from the live settings, DoubleRead (so any producer setting passes the
+    /// guard), idempotency on, its transports run-scoped (the factories <c>UseRocketMQ()</c> registers, wrapped).
+    /// </summary>
+    private static async Task<IHost> StartNodeAsync(
+        LiveCluster old, LiveCluster @new, string runId, string name,
+        ConcurrentDictionary<(string Key, ClusterRole Cluster), ConsumeOutcome> settled,
+        Action<DualClusterOptions> configure, Action<DualClusterBuilder> register)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        var dual = builder.Services.AddDualCluster(o =>
+            {
+                o.NodeId = $"dualcluster-{runId}-{name}";
+                o.Clusters.Old = old.CopyOptions();
+                o.Clusters.New = @new.CopyOptions();
+                o.Consumer.DoubleRead = true;
+                o.Idempotency.HeldElsewhereRetryDelay = TimeSpan.FromMilliseconds(200);
+                configure(o);
+            })
+            .UseRocketMQ();
+        register(dual);
+        foreach (var descriptor in builder.Services.Where(d => d.ServiceType == typeof(IClusterTransportFactory)).ToList())
         {
             builder.Services.Remove(descriptor);
             dual.AddTransportFactory(new RunScopedTransportFactory(
                 (IClusterTransportFactory)descriptor.ImplementationInstance!, runId, (m, outcome) => settled[(m.IdempotencyKey!, m.Cluster)] = outcome));
         }
 
-        using var host = builder.Build();
-        await host.StartAsync();
+        var host = builder.Build();
         try
         {
-            var status = host.Services.GetRequiredService<IDualClusterStatus>();
-            await WaitUntilAsync(
-                () => Task.FromResult(status.GetStatus().Consumers.All(c => c.Phase == ConsumerPhase.Both)),
-                () => Task.FromResult("the consumer facade reads both clusters: " + string.Join(", ", status.GetStatus().Consumers.Select(c => $"{c.Phase} {c.LastError}"))),
-                Timeout);
-
-            var producer = host.Services.GetRequiredService<IDualClusterProducer>();
-            var keys = new List<string>();
-            for (var i = 0; i < 10; i++)
-            {
-                var key = runId + "-order-" + i.ToString(CultureInfo.InvariantCulture);
-                var result = await producer.SendAsync(new OutgoingMessage(old.Topic, Encoding.UTF8.GetBytes("body of " + key)) { IdempotencyKey = key });
-                Assert.Equal(ClusterRole.Old, result.Cluster);
-                Assert.Equal(ClusterRole.New, result.MirrorReceipt?.Cluster);
-                keys.Add(key);
-            }
-
-            await WaitUntilAsync(
-                () => Task.FromResult(keys.All(k => IsAck(settled, k, ClusterRole.Old) && IsAck(settled, k, ClusterRole.New))),
-                () => Task.FromResult($"both copies of every message are settled: {settled.Count(e => e.Value.Acknowledge)} of {keys.Count * 2} acknowledged, handled {handled.Count}"),
-                Timeout);
-            Assert.All(keys, k => Assert.True(handled.TryGetValue(k, out var times) && times == 1, $"{k} handled {(handled.TryGetValue(k, out var n) ? n : 0)} times"));
+            await host.StartAsync();
+            return host;
         }
-        finally
+        catch
         {
-            await host.StopAsync();
+            host.Dispose();
+            throw;
         }
     }
 
