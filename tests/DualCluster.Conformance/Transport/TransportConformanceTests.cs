@@ -13,6 +13,8 @@ namespace DualCluster.Conformance.Transport;
 /// something does NOT happen (no redelivery after an ack), which needs the invisible duration to pass:
 /// keep <see cref="InvisibleDuration"/> short and configure the transport so a retry without an explicit
 /// delay (<see cref="ConsumeOutcome.Retry()"/>, a handler exception) is redelivered within a second.
+/// Mark every test <see cref="ConformanceFactAttribute"/>, never a plain <c>[Fact]</c>: classes that run the suite against
+/// live clusters skip it through that attribute when no cluster is configured.
 /// </remarks>
 public abstract class TransportConformanceTests
 {

@@ -78,6 +78,20 @@ public sealed class RealClusterSuiteOnLoopbackTests : RealClusterConformanceTest
     }
 
     [Fact]
+    public void Every_conformance_test_is_one_a_live_class_can_skip()
+    {
+        // A plain [Fact] or [Theory] added to the shared suite would run in the live classes without a cluster (and fail in CI).
+        var tests = typeof(TransportConformanceTests).GetMethods()
+            .Where(m => m.GetCustomAttributes(typeof(FactAttribute), inherit: true).Length > 0)
+            .ToList();
+
+        Assert.NotEmpty(tests);
+        Assert.All(tests, m => Assert.True(
+            m.GetCustomAttributes(typeof(FactAttribute), inherit: true).All(a => a is ConformanceFactAttribute),
+            $"{m.Name}: mark the tests of the shared suite [ConformanceFact], not [Fact] or [Theory]"));
+    }
+
+    [Fact]
     public void Without_the_variables_every_live_test_says_how_to_enable_it()
     {
         var none = LiveClusterSettings.From(new Dictionary<string, string>());
