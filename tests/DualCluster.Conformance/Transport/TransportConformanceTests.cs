@@ -13,6 +13,8 @@ namespace DualCluster.Conformance.Transport;
 /// something does NOT happen (no redelivery after an ack), which needs the invisible duration to pass:
 /// keep <see cref="InvisibleDuration"/> short and configure the transport so a retry without an explicit
 /// delay (<see cref="ConsumeOutcome.Retry()"/>, a handler exception) is redelivered within a second.
+/// Mark every test <see cref="ConformanceFactAttribute"/>, never a plain <c>[Fact]</c>: classes that run the suite against
+/// live clusters skip it through that attribute when no cluster is configured.
 /// </remarks>
 public abstract class TransportConformanceTests
 {
@@ -38,7 +40,7 @@ public abstract class TransportConformanceTests
     /// <summary>Whatever a topic needs before use (created on the cluster); default nothing (auto-created).</summary>
     protected virtual Task PrepareTopicAsync(ConformanceCluster cluster, string topic) => Task.CompletedTask;
 
-    [Fact]
+    [ConformanceFact]
     public async Task Sent_message_arrives_intact_from_the_right_cluster()
     {
         await using var cluster = await CreateClusterAsync(ClusterRole.New);
@@ -67,7 +69,7 @@ public abstract class TransportConformanceTests
         Assert.Equal(1, received.DeliveryAttempt);
     }
 
-    [Fact]
+    [ConformanceFact]
     public async Task Acked_message_is_not_redelivered()
     {
         await using var cluster = await CreateClusterAsync(ClusterRole.Old);
@@ -82,7 +84,7 @@ public abstract class TransportConformanceTests
         Assert.Equal(1, log.CountOf("first"));
     }
 
-    [Fact]
+    [ConformanceFact]
     public async Task Retry_outcome_redelivers_the_message_with_attempt_2()
     {
         await using var cluster = await CreateClusterAsync(ClusterRole.New);
@@ -103,7 +105,7 @@ public abstract class TransportConformanceTests
         Assert.All(deliveries, m => Assert.Equal(receipt.MessageId, m.MessageId));
     }
 
-    [Fact]
+    [ConformanceFact]
     public async Task Handler_exception_redelivers_the_message()
     {
         await using var cluster = await CreateClusterAsync(ClusterRole.Old);
@@ -121,7 +123,7 @@ public abstract class TransportConformanceTests
         Assert.Equal(2, log.CountOf("throws-once"));
     }
 
-    [Fact]
+    [ConformanceFact]
     public async Task Message_failing_every_attempt_is_dead_lettered_after_the_max_attempts()
     {
         await using var cluster = await CreateClusterAsync(ClusterRole.New);
@@ -144,7 +146,7 @@ public abstract class TransportConformanceTests
         Assert.True(deadLetters is null or 1, $"expected one dead letter, found {deadLetters}");
     }
 
-    [Fact]
+    [ConformanceFact]
     public async Task Tag_filter_delivers_only_matching_messages()
     {
         await using var cluster = await CreateClusterAsync(ClusterRole.Old);
@@ -162,7 +164,7 @@ public abstract class TransportConformanceTests
         Assert.Equal(["a", "b", "marker"], log.Messages.Select(m => m.IdempotencyKey).Order(StringComparer.Ordinal));
     }
 
-    [Fact]
+    [ConformanceFact]
     public async Task Backlog_counts_unconsumed_messages_then_drains_after_consumption()
     {
         await using var cluster = await CreateClusterAsync(ClusterRole.New);
@@ -193,7 +195,7 @@ public abstract class TransportConformanceTests
         }
     }
 
-    [Fact]
+    [ConformanceFact]
     public async Task StopAsync_waits_for_the_in_flight_handler_and_acks_it()
     {
         await using var cluster = await CreateClusterAsync(ClusterRole.Old);
@@ -227,7 +229,7 @@ public abstract class TransportConformanceTests
         Assert.Equal(1, log.CountOf("slow"));
     }
 
-    [Fact]
+    [ConformanceFact]
     public async Task Stop_then_start_again_continues_with_nothing_lost()
     {
         await using var cluster = await CreateClusterAsync(ClusterRole.New);
@@ -253,7 +255,7 @@ public abstract class TransportConformanceTests
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"m{i}").Order(StringComparer.Ordinal), log.Messages.Select(m => m.IdempotencyKey!).Distinct().Order(StringComparer.Ordinal));
     }
 
-    [Fact]
+    [ConformanceFact]
     public async Task Forced_stop_never_acks_an_unfinished_message()
     {
         await using var cluster = await CreateClusterAsync(ClusterRole.Old);
@@ -290,7 +292,7 @@ public abstract class TransportConformanceTests
         Assert.True(log.Messages.Last(m => m.IdempotencyKey == "unfinished").DeliveryAttempt >= 2);
     }
 
-    [Fact]
+    [ConformanceFact]
     public async Task Concurrency_limit_is_respected()
     {
         await using var cluster = await CreateClusterAsync(ClusterRole.New);
@@ -318,7 +320,7 @@ public abstract class TransportConformanceTests
         Assert.InRange(Volatile.Read(ref highest), 1, 2);
     }
 
-    [Fact]
+    [ConformanceFact]
     public async Task Invalid_messages_are_rejected_with_ArgumentException()
     {
         await using var cluster = await CreateClusterAsync(ClusterRole.Old);
@@ -336,8 +338,11 @@ public abstract class TransportConformanceTests
 
     // ------------------------------------------------------------------ helpers
 
-    /// <summary>Unique topic and group names for one test, with the topic prepared.</summary>
-    protected async Task<(string Topic, string Group)> NamesAsync(ConformanceCluster cluster)
+    /// <summary>
+    /// Unique topic and group names for one test, with the topic prepared. Override to use names given from outside
+    /// instead (a live cluster where the operator created the topic and the group; nothing is created then).
+    /// </summary>
+    protected virtual async Task<(string Topic, string Group)> NamesAsync(ConformanceCluster cluster)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         var id = Guid.NewGuid().ToString("N")[..12];
