@@ -132,7 +132,9 @@ internal sealed class RemotingClient : IAsyncDisposable
                 _routes.TryRemove(wrappedTopic, out _);
             }
 
-            throw RemotingErrors.FromResponse(Role, response, $"Route lookup of topic '{wrappedTopic}'");
+            // TOPIC_NOT_EXIST is a fact the drain check reports to the operator (a missing topic, or its brokers down).
+            throw RemotingErrors.FromResponse(
+                Role, response, $"Route lookup of topic '{wrappedTopic}'", response.Code == ResponseCode.TopicNotExist ? Namespace.Unwrap(wrappedTopic) : null);
         }
 
         TopicRoute route;

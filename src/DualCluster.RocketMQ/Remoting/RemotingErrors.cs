@@ -3,7 +3,7 @@ namespace DualCluster.RocketMQ.Remoting;
 /// <summary>Maps remoting failures to the core's typed <see cref="Transport.ClusterTransportException"/>.</summary>
 internal static class RemotingErrors
 {
-    public static Transport.ClusterTransportException FromResponse(ClusterRole role, RemotingCommand response, string what)
+    public static Transport.ClusterTransportException FromResponse(ClusterRole role, RemotingCommand response, string what, string? missingTopic = null)
     {
         var code = response.Code;
         var hint = code switch
@@ -20,7 +20,10 @@ internal static class RemotingErrors
             role,
             code.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ResponseCode.IsTransient(code),
-            $"{what} failed: {ResponseCode.Name(code)}" + (string.IsNullOrEmpty(response.Remark) ? "." : $": {response.Remark.Trim()}.") + hint);
+            $"{what} failed: {ResponseCode.Name(code)}" + (string.IsNullOrEmpty(response.Remark) ? "." : $": {response.Remark.Trim()}.") + hint)
+        {
+            MissingTopic = missingTopic,
+        };
     }
 
     public static Transport.ClusterTransportException Unreachable(ClusterRole role, string address, string what, Exception inner) =>
