@@ -25,10 +25,9 @@ namespace DualCluster.RocketMQ.Testing;
 /// <para>
 /// A consumer crash over the wire is modelled by stopping the dead node's consumers without waiting, as closed
 /// connections would stop them. The 5.x consumer then fetches nothing more and its deliveries come back when their
-/// invisibility lapses. The 4.x remoting consumer, though, still commits its offsets and unregisters once its hung
-/// handlers time out, which a dead process never does, and that late commit can move a queue's offset back after
-/// another node took the queue over. Rehearse consumer crashes with both clusters on gRPC, or on the in-memory
-/// clusters.
+/// invisibility lapses. The 4.x remoting consumer's stop never commits a queue another node took over, nor beyond
+/// the lowest unfinished offset, so its late stop after hung handlers does not move an offset back: consumer crashes
+/// can be rehearsed with Old on 4.x too.
 /// </para>
 /// </remarks>
 public sealed class RocketMQRehearsalClusters : RehearsalClusters

@@ -7,7 +7,8 @@ namespace DualCluster.RocketMQ.Tests.Rehearsal;
 /// <summary>
 /// The migration rehearsal over the wire: Old a loopback 4.x remoting cluster (TCP), New a loopback 5.x gRPC proxy
 /// (HTTP/2), every node on <c>UseRocketMQ()</c>; the five steps with rollbacks, 20,000 messages, a 0/0 ledger.
-/// Consumer crashes run with both clusters on gRPC (see <see cref="RocketMQRehearsalClusters"/> for why not over 4.x).
+/// Consumer crashes run with Old on 4.x remoting (a stop that outlives its handlers no longer commits a queue another
+/// node took over) and with both clusters on gRPC.
 /// </summary>
 public sealed class WireRehearsalTests(ITestOutputHelper output)
 {
@@ -43,6 +44,10 @@ public sealed class WireRehearsalTests(ITestOutputHelper output)
     [Fact]
     public Task Both_clusters_on_gRPC_with_consumer_crashes_lose_nothing_and_duplicate_nothing() =>
         RehearseAsync(new RocketMQRehearsalClusters(RocketMQRehearsalClusters.Grpc, RocketMQRehearsalClusters.Grpc), RehearsalFault.ConsumerCrash());
+
+    [Fact]
+    public Task Consumer_crashes_with_Old_on_4x_remoting_lose_nothing_and_duplicate_nothing() =>
+        RehearseAsync(RehearsalFault.ConsumerCrash());
 
     [Fact]
     public void An_unknown_protocol_is_refused_with_the_two_that_exist()
