@@ -221,8 +221,11 @@ internal static class LoopbackMessages
         return outgoing;
     }
 
-    /// <summary>A delivered message (§6.2 ReceiveMessage).</summary>
-    public static Message ToWire(PopDelivery delivery, Resource topic, string storeHost, string receiptHandle, TimeSpan? invisibleDuration)
+    /// <summary>
+    /// A delivered message (§6.2 ReceiveMessage). Like the proxy's <c>GrpcConverter.buildMessage</c> it leaves
+    /// <c>invisible_duration</c> unset: clients know the invisible time they asked for.
+    /// </summary>
+    public static Message ToWire(PopDelivery delivery, Resource topic, string storeHost, string receiptHandle)
     {
         var stored = delivery.Message;
         var properties = stored.Properties;
@@ -260,11 +263,6 @@ internal static class LoopbackMessages
         if (stored.DeliveryTime is { } due)
         {
             system.DeliveryTimestamp = Timestamp.FromDateTimeOffset(due);
-        }
-
-        if (invisibleDuration is { } invisible)
-        {
-            system.InvisibleDuration = Duration.FromTimeSpan(invisible);
         }
 
         if (properties.TryGetValue(TraceContextProperty, out var trace))

@@ -1,0 +1,183 @@
+using Apache.Rocketmq.V2;
+using DualCluster.RocketMQ.Testing.Grpc;
+using DualCluster.Testing;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Time.Testing;
+
+namespace DualCluster.RocketMQ.Tests.GrpcLoopback;
+
+/// <summary>
+/// Defaults of the loopback that must be what an Apache RocketMQ 5.x proxy does by default (issue 11): topics are not
+/// created on demand, receipt handles behave as pop checkpoints, and the consumer settings carry the proxy's values.
+/// </summary>
+public sealed class ProxyDefaultsTests
+{
+    [Fact]
+    public async Task Route_send_and_receive_of_an_unknown_topic_are_TOPIC_NOT_FOUND_and_create_nothing()
+    {
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
+        using var client = new WireClient(broker);
+        var (topic, group) = (WireClient.Unique("t"), WireClient.Unique("g"));
+        using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
+
+        var route = await client.QueryRouteAsync(topic);
+        var send = await client.SendAsync(topic, "x");
+        var receive = await client.ReceiveAsync(group, topic);
+
+        Assert.Equal(Code.TopicNotFound, route.Status.Code);
+        Assert.Equal(Code.TopicNotFound, send.Status.Code);
+        Assert.Equal(Code.TopicNotFound, Assert.Single(send.Entries).Status.Code);
+        Assert.Equal(Code.TopicNotFound, receive.Status!.Code);
+        Assert.False(broker.Broker.TopicExists(topic));
+        Assert.Equal(0, broker.Broker.Counters.Stored);
+    }
+
+    [Fact]
+    public async Task AutoCreateTopics_is_an_explicit_option_that_creates_the_topic_on_first_use()
+    {
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(), new GrpcLoopbackOptions { AutoCreateTopics = true, DefaultQueueCount = 2 });
+        using var client = new WireClient(broker);
+        var topic = WireClient.Unique("t");
+
+        var send = await client.SendAsync(topic, "x");
+
+        Assert.False(new GrpcLoopbackOptions().AutoCreateTopics);
+        Assert.Equal(Code.Ok, send.Status.Code);
+        Assert.Equal(2, broker.Broker.GetQueueCount(topic));
+    }
+
+    [Fact]
+    public async Task Ack_with_the_handle_from_before_ChangeInvisibleDuration_answers_OK_but_the_message_comes_back_after_the_new_invisible_time()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(new InMemoryBrokerOptions { TimeProvider = time }));
+        using var client = new WireClient(broker);
+        var (topic, group) = (WireClient.Topic(broker), WireClient.Unique("g"));
+        using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
+        await client.SendAsync(topic, "x");
+        var message = (await client.ReceiveAsync(group, topic, invisible: TimeSpan.FromSeconds(30))).Messages.Single();
+        var original = message.SystemProperties.ReceiptHandle;
+
+        var change = await ChangeInvisibleAsync(client, group, topic, message, original, TimeSpan.FromSeconds(60));
+        var ack = await client.AckAsync(group, topic, message, original);
+        time.Advance(TimeSpan.FromSeconds(61));
+        var again = (await client.ReceiveAsync(group, topic)).Messages.Single();
+
+        Assert.Equal(Code.Ok, change.Status.Code);
+        Assert.NotEqual(original, change.ReceiptHandle);
+        Assert.Equal(Code.Ok, ack.Status.Code);
+        Assert.Equal(message.SystemProperties.MessageId, again.SystemProperties.MessageId);
+        Assert.Equal(2, again.SystemProperties.DeliveryAttempt);
+    }
+
+    [Fact]
+    public async Task Ack_with_the_handle_ChangeInvisibleDuration_returned_settles_the_message()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(new InMemoryBrokerOptions { TimeProvider = time }));
+        using var client = new WireClient(broker);
+        var (topic, group) = (WireClient.Topic(broker), WireClient.Unique("g"));
+        using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
+        await client.SendAsync(topic, "x");
+        var message = (await client.ReceiveAsync(group, topic, invisible: TimeSpan.FromSeconds(30))).Messages.Single();
+
+        var change = await ChangeInvisibleAsync(client, group, topic, message, message.SystemProperties.ReceiptHandle, TimeSpan.FromSeconds(60));
+        var ack = await client.AckAsync(group, topic, message, change.ReceiptHandle);
+        time.Advance(TimeSpan.FromSeconds(61));
+
+        Assert.Equal(Code.Ok, ack.Status.Code);
+        Assert.Equal(0, broker.Broker.GetBacklog(group, topic).InFlight);
+        Assert.Equal(0, broker.Broker.GetBacklog(group, topic).Retry);
+    }
+
+    [Fact]
+    public async Task Second_ack_of_an_unexpired_handle_answers_OK_and_an_expired_handle_is_INVALID_RECEIPT_HANDLE()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(new InMemoryBrokerOptions { TimeProvider = time }));
+        using var client = new WireClient(broker);
+        var (topic, group) = (WireClient.Topic(broker), WireClient.Unique("g"));
+        using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
+        await client.SendAsync(topic, "x");
+        var message = (await client.ReceiveAsync(group, topic, invisible: TimeSpan.FromSeconds(30))).Messages.Single();
+
+        var first = await client.AckAsync(group, topic, message);
+        var second = await client.AckAsync(group, topic, message);
+        time.Advance(TimeSpan.FromSeconds(31));
+        var expired = await client.AckAsync(group, topic, message);
+
+        Assert.Equal(Code.Ok, first.Status.Code);
+        Assert.Equal(Code.Ok, second.Status.Code);
+        Assert.Equal(Code.Ok, Assert.Single(second.Entries).Status.Code);
+        Assert.Equal(Code.InvalidReceiptHandle, expired.Status.Code);
+        Assert.Equal(1, broker.Broker.Counters.Acked);
+    }
+
+    [Fact]
+    public async Task Consumer_settings_say_seventeen_attempts_and_the_proxys_long_polling_timeout_even_to_a_simple_consumer()
+    {
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
+        using var client = new WireClient(broker);
+        var settings = client.ConsumerSettings(WireClient.Unique("g"), WireClient.Topic(broker));
+        settings.Subscription.LongPollingTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(7));
+
+        var (stream, reply) = await client.OpenTelemetryAsync(settings);
+        using (stream)
+        {
+            Assert.Equal(Code.Ok, reply.Status.Code);
+            Assert.Equal(17, reply.Settings.BackoffPolicy.MaxAttempts);
+            Assert.Equal(TimeSpan.FromSeconds(20), reply.Settings.Subscription.LongPollingTimeout.ToTimeSpan());
+        }
+    }
+
+    [Fact]
+    public async Task Message_is_delivered_retryMaxTimes_plus_one_times_then_dead_lettered()
+    {
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(), new GrpcLoopbackOptions { ConsumerRetryMaxTimes = 2 });
+        using var client = new WireClient(broker);
+        var (topic, group) = (WireClient.Topic(broker), WireClient.Unique("g"));
+        var (stream, reply) = await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic));
+        using var telemetry = stream;
+        await client.SendAsync(topic, "poison");
+
+        var attempts = new List<int>();
+        for (var i = 0; i < 3; i++)
+        {
+            var message = (await client.ReceiveAsync(group, topic)).Messages.Single();
+            attempts.Add(message.SystemProperties.DeliveryAttempt);
+            await ChangeInvisibleAsync(client, group, topic, message, message.SystemProperties.ReceiptHandle, TimeSpan.Zero);
+        }
+
+        Assert.Equal(3, reply.Settings.BackoffPolicy.MaxAttempts);
+        Assert.Equal([1, 2, 3], attempts);
+        Assert.Equal("poison", System.Text.Encoding.UTF8.GetString(Assert.Single(broker.Broker.GetDeadLetters(group)).Body.Span));
+    }
+
+    [Fact]
+    public async Task Delivered_message_carries_no_invisible_duration_and_an_opaque_handle()
+    {
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
+        using var client = new WireClient(broker);
+        var (topic, group) = (WireClient.Topic(broker), WireClient.Unique("g"));
+        using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
+        await client.SendAsync(topic, "x");
+
+        var message = (await client.ReceiveAsync(group, topic, invisible: TimeSpan.FromSeconds(30))).Messages.Single();
+
+        Assert.Null(message.SystemProperties.InvisibleDuration);
+        Assert.False(message.SystemProperties.ReceiptHandle.StartsWith("rh-", StringComparison.Ordinal));
+        Assert.Contains(' ', message.SystemProperties.ReceiptHandle);
+    }
+
+    private static async Task<ChangeInvisibleDurationResponse> ChangeInvisibleAsync(WireClient client, string group, string topic, Message message, string handle, TimeSpan duration) =>
+        await client.Stub.ChangeInvisibleDurationAsync(
+            new ChangeInvisibleDurationRequest
+            {
+                Group = client.Resource(group),
+                Topic = client.Resource(topic),
+                ReceiptHandle = handle,
+                MessageId = message.SystemProperties.MessageId,
+                InvisibleDuration = Duration.FromTimeSpan(duration),
+            },
+            client.Call());
+}
