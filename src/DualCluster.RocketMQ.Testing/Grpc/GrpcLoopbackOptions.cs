@@ -50,6 +50,20 @@ public sealed class GrpcLoopbackOptions
     /// </summary>
     public bool AutoCreateTopics { get; set; }
 
+    /// <summary>
+    /// Whether <c>GetOffset</c> (a group's committed offset of one queue) is answered. Default false: the Apache proxy,
+    /// 5.0.0 up to the current 5.3.x, does not implement it (<c>GrpcMessagingApplication</c> does not override
+    /// <c>getOffset</c>), so the call ends with gRPC UNIMPLEMENTED. Turn it on to stand for a server that answers it.
+    /// A group without an offset on the queue gets OFFSET_NOT_FOUND (40404).
+    /// </summary>
+    public bool ServeGetOffset { get; set; }
+
+    /// <summary>
+    /// Whether <c>QueryOffset</c> (a queue's first offset, next offset, or first offset stored at or after a time) is
+    /// answered. Default false, as <see cref="ServeGetOffset"/>: gRPC UNIMPLEMENTED on every Apache 5.x proxy.
+    /// </summary>
+    public bool ServeQueryOffset { get; set; }
+
     /// <summary>Queues of a topic created because of <see cref="AutoCreateTopics"/> (default 4).</summary>
     public int DefaultQueueCount { get; set; } = 4;
 

@@ -2,6 +2,7 @@ using Apache.Rocketmq.V2;
 using DualCluster.RocketMQ.Testing.Grpc;
 using DualCluster.Testing;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Microsoft.Extensions.Time.Testing;
 
 namespace DualCluster.RocketMQ.Tests.GrpcLoopback;
@@ -167,6 +168,52 @@ public sealed class ProxyDefaultsTests
         Assert.Null(message.SystemProperties.InvisibleDuration);
         Assert.False(message.SystemProperties.ReceiptHandle.StartsWith("rh-", StringComparison.Ordinal));
         Assert.Contains(' ', message.SystemProperties.ReceiptHandle);
+    }
+
+    [Fact]
+    public async Task GetOffset_and_QueryOffset_are_UNIMPLEMENTED_by_default_as_on_every_Apache_proxy()
+    {
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
+        using var client = new WireClient(broker);
+        var queue = new MessageQueue { Topic = client.Resource(WireClient.Topic(broker)), Id = 0, Permission = Permission.ReadWrite };
+
+        var get = await Assert.ThrowsAsync<RpcException>(async () =>
+            await client.Stub.GetOffsetAsync(new GetOffsetRequest { Group = client.Resource(WireClient.Unique("g")), MessageQueue = queue }, client.Call()));
+        var query = await Assert.ThrowsAsync<RpcException>(async () =>
+            await client.Stub.QueryOffsetAsync(new QueryOffsetRequest { MessageQueue = queue, QueryOffsetPolicy = QueryOffsetPolicy.End }, client.Call()));
+
+        Assert.Equal(StatusCode.Unimplemented, get.StatusCode);
+        Assert.Equal(StatusCode.Unimplemented, query.StatusCode);
+    }
+
+    [Fact]
+    public async Task Served_offsets_answer_committed_beginning_end_and_timestamp_offsets_from_the_broker()
+    {
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(), new GrpcLoopbackOptions { ServeGetOffset = true, ServeQueryOffset = true });
+        using var client = new WireClient(broker);
+        var (topic, group, stranger) = (WireClient.Topic(broker, queues: 1), WireClient.Unique("g"), WireClient.Unique("g"));
+        broker.Broker.Subscribe(group, topic);
+        await client.SendAsync(topic, "a");
+        await client.SendAsync(topic, "b");
+        Assert.Single(broker.Broker.Receive(group, topic, 1, TimeSpan.FromSeconds(30)));
+        var queue = new MessageQueue { Topic = client.Resource(topic), Id = 0, Permission = Permission.ReadWrite };
+
+        async Task<QueryOffsetResponse> QueryAsync(QueryOffsetPolicy policy, DateTimeOffset? at = null) =>
+            await client.Stub.QueryOffsetAsync(
+                new QueryOffsetRequest { MessageQueue = queue, QueryOffsetPolicy = policy, Timestamp = at is { } t ? Timestamp.FromDateTimeOffset(t) : null },
+                client.Call());
+
+        var committed = await client.Stub.GetOffsetAsync(new GetOffsetRequest { Group = client.Resource(group), MessageQueue = queue }, client.Call());
+        var none = await client.Stub.GetOffsetAsync(new GetOffsetRequest { Group = client.Resource(stranger), MessageQueue = queue }, client.Call());
+        var beginning = await QueryAsync(QueryOffsetPolicy.Beginning);
+        var end = await QueryAsync(QueryOffsetPolicy.End);
+        var future = await QueryAsync(QueryOffsetPolicy.Timestamp, DateTimeOffset.UtcNow.AddHours(1));
+
+        Assert.Equal((Code.Ok, 1L), (committed.Status.Code, committed.Offset));
+        Assert.Equal(Code.OffsetNotFound, none.Status.Code);
+        Assert.Equal((Code.Ok, 0L), (beginning.Status.Code, beginning.Offset));
+        Assert.Equal((Code.Ok, 2L), (end.Status.Code, end.Offset));
+        Assert.Equal((Code.Ok, 2L), (future.Status.Code, future.Offset));
     }
 
     private static async Task<ChangeInvisibleDurationResponse> ChangeInvisibleAsync(WireClient client, string group, string topic, Message message, string handle, TimeSpan duration) =>
