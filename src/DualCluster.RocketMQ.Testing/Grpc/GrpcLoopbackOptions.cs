@@ -67,10 +67,20 @@ public sealed class GrpcLoopbackOptions
     /// <summary>Queues of a topic created because of <see cref="AutoCreateTopics"/> (default 4).</summary>
     public int DefaultQueueCount { get; set; } = 4;
 
-    /// <summary>The message types every topic accepts unless <see cref="TopicTypes"/> says otherwise (default <see cref="GrpcLoopbackTopicType.Mixed"/>).</summary>
-    public GrpcLoopbackTopicType DefaultTopicType { get; set; } = GrpcLoopbackTopicType.Mixed;
+    /// <summary>
+    /// The message type of a topic that <see cref="TopicTypes"/> and <see cref="GrpcLoopbackBroker.CreateTopic"/> say
+    /// nothing about (default <see cref="GrpcLoopbackTopicType.Normal"/>, as Apache's <c>TopicConfig.getTopicMessageType</c>
+    /// when the topic has no <c>message.type</c> attribute). Routes advertise only that type in <c>accept_message_types</c>
+    /// (proxy <c>RouteActivity.parseTopicMessageType</c>) and a send of another type is refused with
+    /// MESSAGE_PROPERTY_CONFLICT_WITH_TYPE (40014) (proxy <c>DefaultTopicMessageTypeValidator</c>, on by default through
+    /// <c>enableTopicMessageTypeCheck</c>). <see cref="GrpcLoopbackTopicType.Mixed"/> is the lenient choice.
+    /// </summary>
+    public GrpcLoopbackTopicType DefaultTopicType { get; set; } = GrpcLoopbackTopicType.Normal;
 
-    /// <summary>Per-topic message types (routes report them in <c>accept_message_types</c>; sends of another type are refused).</summary>
+    /// <summary>
+    /// Per-topic message types known at start (routes report them in <c>accept_message_types</c>; sends of another type are
+    /// refused). To type a topic while the broker runs use <see cref="GrpcLoopbackBroker.CreateTopic"/>.
+    /// </summary>
     public IDictionary<string, GrpcLoopbackTopicType> TopicTypes { get; } = new Dictionary<string, GrpcLoopbackTopicType>(StringComparer.Ordinal);
 
     /// <summary>Consumer groups that consume orderly (settings answer <c>fifo = true</c>; assignments list every queue).</summary>
@@ -126,9 +136,6 @@ public sealed class GrpcLoopbackOptions
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     internal bool HasCredentials => !string.IsNullOrEmpty(AccessKey) && !string.IsNullOrEmpty(SecretKey);
-
-    internal GrpcLoopbackTopicType TopicType(string topic) =>
-        TopicTypes.TryGetValue(topic, out var type) ? type : DefaultTopicType;
 
     internal void Validate()
     {

@@ -40,6 +40,7 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
     private readonly ConcurrentDictionary<string, PendingTransaction> _transactions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Group, string Topic), SemaphoreSlim> _orderlyGates = new();
     private readonly ConcurrentDictionary<string, byte> _configuredGroups = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, GrpcLoopbackTopicType> _topicTypes;
     private readonly long[] _calls = new long[System.Enum.GetValues<GrpcLoopbackRpc>().Length];
     private CancellationTokenSource _stopping = new();
 
@@ -47,6 +48,7 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
     {
         _broker = broker;
         _options = options;
+        _topicTypes = new ConcurrentDictionary<string, GrpcLoopbackTopicType>(options.TopicTypes, StringComparer.Ordinal);
         Faults = new GrpcLoopbackFaults(() => Clients.KillStreams());
         _receipts = new LoopbackReceipts(broker, options.BrokerName, options.AutoRenewInvisibleDuration, id => Clients.GetSettings(id) is not null);
     }
@@ -171,7 +173,7 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
                     return FailedSend(request, LoopbackStatus.Of(Code.MessageCorrupted, "all messages of a send must carry the same topic"));
                 }
 
-                if (LoopbackMessages.Validate(message, _options, now) is { } invalid)
+                if (LoopbackMessages.Validate(message, _options, TopicType(topic!.Name), now) is { } invalid)
                 {
                     return FailedSend(request, invalid);
                 }
@@ -762,9 +764,16 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
                 Endpoints = new Endpoints { Scheme = AddressScheme.Ipv4, Addresses = { new Address { Host = "127.0.0.1", Port = Port } } },
             },
         };
-        queue.AcceptMessageTypes.AddRange(LoopbackMessages.AcceptedTypes(_options.TopicType(topic)));
+        queue.AcceptMessageTypes.AddRange(LoopbackMessages.AcceptedTypes(TopicType(topic)));
         return queue;
     }
+
+    /// <summary>The message type of <paramref name="topic"/>: as created, else as configured, else the default (NORMAL).</summary>
+    public GrpcLoopbackTopicType TopicType(string topic) =>
+        _topicTypes.TryGetValue(topic, out var type) ? type : _options.DefaultTopicType;
+
+    /// <summary>Records the message type of a topic (what <c>mqadmin updateTopic -a +message.type=…</c> sets).</summary>
+    public void SetTopicType(string topic, GrpcLoopbackTopicType type) => _topicTypes[topic] = type;
 
     /// <summary>The topic's queue count, creating it when allowed; 0 when it does not exist.</summary>
     private int EnsureTopic(string topic)

@@ -48,6 +48,45 @@ public sealed class ProxyDefaultsTests
     }
 
     [Fact]
+    public async Task Topic_is_NORMAL_by_default_so_its_route_accepts_only_NORMAL_and_other_types_are_MESSAGE_PROPERTY_CONFLICT_WITH_TYPE()
+    {
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
+        using var client = new WireClient(broker);
+        var topic = WireClient.Unique("t");
+        broker.Broker.CreateTopic(topic, 2); // created without a message type, as mqadmin updateTopic without attributes
+        var fifoTopic = WireClient.Topic(broker, "fifo", type: GrpcLoopbackTopicType.Fifo);
+
+        var route = await client.QueryRouteAsync(topic);
+        var normal = await client.SendAsync(topic, "n");
+        var fifo = await client.SendAsync(topic, "f", m =>
+        {
+            m.SystemProperties.MessageType = MessageType.Fifo;
+            m.SystemProperties.MessageGroup = "order-1";
+        });
+        var undeclaredFifo = await client.SendAsync(topic, "f", m => m.SystemProperties.MessageGroup = "order-1");
+        var delay = await client.SendAsync(topic, "d", m =>
+        {
+            m.SystemProperties.MessageType = MessageType.Delay;
+            m.SystemProperties.DeliveryTimestamp = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(1));
+        });
+        var transaction = await client.SendAsync(topic, "t", m => m.SystemProperties.MessageType = MessageType.Transaction);
+        var fifoRoute = await client.QueryRouteAsync(fifoTopic);
+        var fifoOnFifo = await client.SendAsync(fifoTopic, "f", m => m.SystemProperties.MessageGroup = "order-1");
+        var normalOnFifo = await client.SendAsync(fifoTopic, "n");
+
+        Assert.All(route.MessageQueues, q => Assert.Equal([MessageType.Normal], q.AcceptMessageTypes));
+        Assert.Equal(Code.Ok, normal.Status.Code);
+        Assert.Equal(Code.MessagePropertyConflictWithType, fifo.Status.Code);
+        Assert.Equal(Code.MessagePropertyConflictWithType, undeclaredFifo.Status.Code);
+        Assert.Equal(Code.MessagePropertyConflictWithType, delay.Status.Code);
+        Assert.Equal(Code.MessagePropertyConflictWithType, transaction.Status.Code);
+        Assert.All(fifoRoute.MessageQueues, q => Assert.Equal([MessageType.Fifo], q.AcceptMessageTypes));
+        Assert.Equal(Code.Ok, fifoOnFifo.Status.Code);
+        Assert.Equal(Code.MessagePropertyConflictWithType, normalOnFifo.Status.Code);
+        Assert.Equal(GrpcLoopbackTopicType.Normal, new GrpcLoopbackOptions().DefaultTopicType);
+    }
+
+    [Fact]
     public async Task Ack_with_the_handle_from_before_ChangeInvisibleDuration_answers_OK_but_the_message_comes_back_after_the_new_invisible_time()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);

@@ -30,7 +30,7 @@ public sealed class RoundTripTests
             Assert.Equal(AddressScheme.Ipv4, queue.Broker.Endpoints.Scheme);
             var address = Assert.Single(queue.Broker.Endpoints.Addresses);
             Assert.Equal(("127.0.0.1", broker.Port), (address.Host, address.Port));
-            Assert.Equal([MessageType.Normal, MessageType.Fifo, MessageType.Delay, MessageType.Transaction], queue.AcceptMessageTypes);
+            Assert.Equal([MessageType.Normal], queue.AcceptMessageTypes); // a topic's type defaults to NORMAL
         }
     }
 
@@ -148,7 +148,7 @@ public sealed class RoundTripTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker);
-        var topic = WireClient.Topic(broker, "tx");
+        var topic = WireClient.Topic(broker, "tx", type: GrpcLoopbackTopicType.Transaction);
         await client.QueryRouteAsync(topic);
 
         var send = await client.SendAsync(topic, "half", m => m.SystemProperties.MessageType = MessageType.Transaction);
@@ -206,7 +206,7 @@ public sealed class RoundTripTests
             new InMemoryBroker(new InMemoryBrokerOptions { TimeProvider = time }),
             new GrpcLoopbackOptions { FifoGroups = { group } });
         using var client = new WireClient(broker);
-        var topic = WireClient.Topic(broker, "fifo", queues: 1);
+        var topic = WireClient.Topic(broker, "fifo", queues: 1, type: GrpcLoopbackTopicType.Fifo);
         using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic, ClientType.PushConsumer))).Stream;
         foreach (var body in new[] { "first", "second" })
         {
@@ -258,7 +258,7 @@ public sealed class RoundTripTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(new InMemoryBrokerOptions { TimeProvider = time }));
         using var client = new WireClient(broker);
-        var (topic, group) = (WireClient.Topic(broker, "t"), WireClient.Unique("g"));
+        var (topic, group) = (WireClient.Topic(broker, "t", type: GrpcLoopbackTopicType.Delay), WireClient.Unique("g"));
         using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
         var due = time.GetUtcNow().AddSeconds(30);
         await client.SendAsync(topic, "later", m =>
