@@ -174,6 +174,21 @@ public sealed class GrpcWireFaultTests
     }
 
     [Fact]
+    public async Task Port_serves_TLS_or_plaintext_not_both_as_a_5_0_0_proxy_does()
+    {
+        await using var tls = await GrpcWire.StartBrokerAsync(o => o.Tls = true);
+        await using var plaintext = await GrpcWire.StartBrokerAsync();
+        var (tlsTopic, plainTopic) = (GrpcWire.Topic(tls, "tls"), GrpcWire.Topic(plaintext, "plain"));
+        await using var h2cToTls = GrpcWire.Transport(tls, configure: o => o.Tls = false);
+        await using var tlsToH2c = GrpcWire.Transport(plaintext, configure: o => (o.Tls, o.AllowInvalidCertificates) = (true, true));
+
+        await Assert.ThrowsAsync<ClusterTransportException>(async () => await h2cToTls.Producer.SendAsync(Message(tlsTopic, "k1")));
+        await Assert.ThrowsAsync<ClusterTransportException>(async () => await tlsToH2c.Producer.SendAsync(Message(plainTopic, "k2")));
+
+        Assert.Equal(0, tls.Broker.Counters.Stored + plaintext.Broker.Counters.Stored);
+    }
+
+    [Fact]
     public async Task TLS_endpoint_with_a_self_signed_certificate_works_only_with_the_explicit_opt_out()
     {
         await using var broker = await GrpcWire.StartBrokerAsync(o => o.Tls = true);
