@@ -6,8 +6,9 @@ using Microsoft.Extensions.Time.Testing;
 namespace DualCluster.RocketMQ.Tests.Grpc;
 
 /// <summary>
-/// Our push consumer against the loopback's genuine receipt-handle semantics: after ChangeInvisibleDuration only the
-/// handle it returned settles the message (an ack with the old one answers OK and settles nothing).
+/// Our push consumer against the loopback's genuine consumer semantics: after ChangeInvisibleDuration only the
+/// handle it returned settles the message (an ack with the old one answers OK and settles nothing), and the
+/// server's settings decide the long-polling time.
 /// </summary>
 public sealed class InvisibilityOverWireTests
 {
@@ -72,6 +73,23 @@ public sealed class InvisibilityOverWireTests
 
         Assert.Equal(0, broker.GetCallCount(GrpcLoopbackRpc.ChangeInvisibleDuration));
         Assert.Equal(1, backlog.Retry);
+    }
+
+    [Fact]
+    public async Task Push_consumer_long_polls_for_the_time_the_servers_settings_say_not_its_own()
+    {
+        await using var broker = await GrpcWire.StartBrokerAsync();
+        await using var transport = GrpcWire.Transport(broker, configure: c => c.Settings["LongPollingTimeout"] = "00:00:07");
+        var (topic, group) = (GrpcWire.Topic(broker, "poll"), GrpcWire.Unique("g"));
+        var granted = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        broker.Service.LongPollStarted += poll => granted.TrySetResult(poll);
+        var consumer = transport.CreateConsumer(new ConsumerSubscription(group, topic), (_, _) => new(ConsumeOutcome.Ack));
+
+        await consumer.StartAsync();
+        var poll = await granted.Task.WaitAsync(GrpcWire.SafetyTimeout);
+        await consumer.StopAsync();
+
+        Assert.Equal(TimeSpan.FromSeconds(20), poll); // the proxy's long-polling time replaces the 7 s asked for
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
