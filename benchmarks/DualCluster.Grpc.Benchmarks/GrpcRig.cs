@@ -24,6 +24,9 @@ internal sealed class GrpcRig : IAsyncDisposable
     public static async Task<GrpcRig> StartAsync()
     {
         var broker = new InMemoryBroker(new InMemoryBrokerOptions { NewGroupStartPosition = ConsumeStartPosition.Earliest });
+        // The loopback, like a 5.x proxy, creates no topic: create the ones the send benchmarks and probes use.
+        broker.CreateTopic("BenchSend", 4);
+        broker.CreateTopic("BenchLatency", 4);
         var server = await GrpcLoopbackBroker.StartAsync(broker);
         var options = server.ConfigureCluster(new ClusterOptions());
         options.Settings["AssignmentScanInterval"] = "00:00:01";

@@ -91,6 +91,9 @@ public sealed class RocketMQRehearsalClusters : RehearsalClusters
                 broker,
                 new GrpcLoopbackOptions
                 {
+                    // The rehearsal has no topic-creation step (its in-memory brokers create topics on first use), so the
+                    // proxy may create them too; a genuine 5.x proxy would answer TOPIC_NOT_FOUND instead.
+                    AutoCreateTopics = true,
                     // The rehearsal keeps deliveries invisible for about a second so that redeliveries come quickly.
                     MinInvisibleDuration = TimeSpan.FromMilliseconds(500),
                     MinLongPollingTimeout = TimeSpan.FromSeconds(1),

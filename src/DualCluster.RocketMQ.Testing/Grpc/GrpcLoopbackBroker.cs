@@ -156,6 +156,20 @@ public sealed class GrpcLoopbackBroker : IAsyncDisposable
         await StartBrokerAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Creates <paramref name="topic"/> on <see cref="Broker"/> with <paramref name="queueCount"/> queues and gives it a
+    /// message type, as an operator does before clients use a topic on a 5.x cluster (the proxy creates none). Routes
+    /// then advertise that type and sends of another type get MESSAGE_PROPERTY_CONFLICT_WITH_TYPE.
+    /// </summary>
+    /// <returns>False when the topic already existed (its type is set all the same).</returns>
+    /// <exception cref="ArgumentException">The topic name is invalid.</exception>
+    public bool CreateTopic(string topic, int queueCount = 4, GrpcLoopbackTopicType type = GrpcLoopbackTopicType.Normal)
+    {
+        var created = Broker.CreateTopic(topic, queueCount);
+        _service.SetTopicType(topic, type);
+        return created;
+    }
+
     /// <summary>The client ids whose Telemetry settings the broker holds, of consumers of <paramref name="group"/> or of everyone (null).</summary>
     public IReadOnlyList<string> GetClientIds(string? group = null) => _service.Clients.ClientIds(group);
 

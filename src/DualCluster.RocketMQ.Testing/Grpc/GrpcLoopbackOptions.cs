@@ -42,18 +42,45 @@ public sealed class GrpcLoopbackOptions
     public IList<string> RequiredHeaders { get; } = [];
 
     /// <summary>
-    /// Whether QueryRoute of an unknown topic creates it with <see cref="DefaultQueueCount"/> queues (default true).
-    /// When false, unknown topics get TOPIC_NOT_FOUND (40402).
+    /// Whether an unknown topic is created (with <see cref="DefaultQueueCount"/> queues) when a client first names it in
+    /// QueryRoute, SendMessage or ReceiveMessage. Default false, as an Apache 5.x proxy: a topic must exist on the broker
+    /// (create it with <c>Broker.CreateTopic</c>), and an unknown one gets TOPIC_NOT_FOUND (40402) — proxy
+    /// <c>TopicRouteService.getAllMessageQueueView</c> raises the broker's TOPIC_NOT_EXIST, which
+    /// <c>ResponseBuilder</c> maps to TOPIC_NOT_FOUND. Turn it on only for tests that do not care about topic lifecycle.
     /// </summary>
-    public bool AutoCreateTopics { get; set; } = true;
+    public bool AutoCreateTopics { get; set; }
 
-    /// <summary>Queues of a topic created by QueryRoute (default 4).</summary>
+    /// <summary>
+    /// Whether <c>GetOffset</c> (a group's committed offset of one queue) is answered. Default false: the Apache proxy,
+    /// 5.0.0 up to the current 5.3.x, does not implement it (<c>GrpcMessagingApplication</c> does not override
+    /// <c>getOffset</c>), so the call ends with gRPC UNIMPLEMENTED. Turn it on to stand for a server that answers it.
+    /// A group without an offset on the queue gets OFFSET_NOT_FOUND (40404).
+    /// </summary>
+    public bool ServeGetOffset { get; set; }
+
+    /// <summary>
+    /// Whether <c>QueryOffset</c> (a queue's first offset, next offset, or first offset stored at or after a time) is
+    /// answered. Default false, as <see cref="ServeGetOffset"/>: gRPC UNIMPLEMENTED on every Apache 5.x proxy.
+    /// </summary>
+    public bool ServeQueryOffset { get; set; }
+
+    /// <summary>Queues of a topic created because of <see cref="AutoCreateTopics"/> (default 4).</summary>
     public int DefaultQueueCount { get; set; } = 4;
 
-    /// <summary>The message types every topic accepts unless <see cref="TopicTypes"/> says otherwise (default <see cref="GrpcLoopbackTopicType.Mixed"/>).</summary>
-    public GrpcLoopbackTopicType DefaultTopicType { get; set; } = GrpcLoopbackTopicType.Mixed;
+    /// <summary>
+    /// The message type of a topic that <see cref="TopicTypes"/> and <see cref="GrpcLoopbackBroker.CreateTopic"/> say
+    /// nothing about (default <see cref="GrpcLoopbackTopicType.Normal"/>, as Apache's <c>TopicConfig.getTopicMessageType</c>
+    /// when the topic has no <c>message.type</c> attribute). Routes advertise only that type in <c>accept_message_types</c>
+    /// (proxy <c>RouteActivity.parseTopicMessageType</c>) and a send of another type is refused with
+    /// MESSAGE_PROPERTY_CONFLICT_WITH_TYPE (40014) (proxy <c>DefaultTopicMessageTypeValidator</c>, on by default through
+    /// <c>enableTopicMessageTypeCheck</c>). <see cref="GrpcLoopbackTopicType.Mixed"/> is the lenient choice.
+    /// </summary>
+    public GrpcLoopbackTopicType DefaultTopicType { get; set; } = GrpcLoopbackTopicType.Normal;
 
-    /// <summary>Per-topic message types (routes report them in <c>accept_message_types</c>; sends of another type are refused).</summary>
+    /// <summary>
+    /// Per-topic message types known at start (routes report them in <c>accept_message_types</c>; sends of another type are
+    /// refused). To type a topic while the broker runs use <see cref="GrpcLoopbackBroker.CreateTopic"/>.
+    /// </summary>
     public IDictionary<string, GrpcLoopbackTopicType> TopicTypes { get; } = new Dictionary<string, GrpcLoopbackTopicType>(StringComparer.Ordinal);
 
     /// <summary>Consumer groups that consume orderly (settings answer <c>fifo = true</c>; assignments list every queue).</summary>
@@ -68,7 +95,11 @@ public sealed class GrpcLoopbackOptions
     /// <summary>Longest long poll of a ReceiveMessage (default 20 s; longer requests are cut to it).</summary>
     public TimeSpan MaxLongPollingTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
-    /// <summary>The long-polling timeout push consumers are told in their settings (default 20 s).</summary>
+    /// <summary>
+    /// The long-polling timeout every consumer is told in its settings (default 20 s). Like the proxy
+    /// (<c>GrpcClientSettingsManager.mergeSubscriptionData</c>: <c>grpcClientConsumerMaxLongPollingTimeoutMillis</c>), the
+    /// answer overwrites whatever the client sent, a simple consumer's await duration included.
+    /// </summary>
     public TimeSpan PushLongPollingTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Shortest invisible duration a ReceiveMessage without auto-renew may ask for (default 10 s).</summary>
@@ -84,10 +115,13 @@ public sealed class GrpcLoopbackOptions
     public int ProducerMaxAttempts { get; set; } = 3;
 
     /// <summary>
-    /// The delivery attempts consumers are told in their settings (default 16, the in-memory broker's default).
-    /// The in-memory broker's own <c>MaxDeliveryAttempts</c> decides when a message is dead-lettered; keep them equal.
+    /// Every consumer group's <c>retryMaxTimes</c> (default 16, Apache's <c>SubscriptionGroupConfig</c> default). Consumers
+    /// are told <c>max_attempts</c> = this + 1 (17 by default, proxy <c>GrpcClientSettingsManager.mergeSubscriptionData</c>),
+    /// and a message is delivered at most that many times before it goes to <c>%DLQ%group</c> (proxy
+    /// <c>PopMessageResultFilterImpl</c>: reconsume times ≥ max attempts → dead letter). When a group first connects the
+    /// loopback sets the in-memory broker's max delivery attempts of that group to the same number.
     /// </summary>
-    public int ConsumerMaxAttempts { get; set; } = 16;
+    public int ConsumerRetryMaxTimes { get; set; } = 16;
 
     /// <summary>
     /// Redelivery delays consumers are told (customized back-off, delay n for attempt n, the last repeated).
@@ -103,9 +137,6 @@ public sealed class GrpcLoopbackOptions
 
     internal bool HasCredentials => !string.IsNullOrEmpty(AccessKey) && !string.IsNullOrEmpty(SecretKey);
 
-    internal GrpcLoopbackTopicType TopicType(string topic) =>
-        TopicTypes.TryGetValue(topic, out var type) ? type : DefaultTopicType;
-
     internal void Validate()
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(BrokerName, nameof(BrokerName));
@@ -113,7 +144,7 @@ public sealed class GrpcLoopbackOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxBodySize, 1, nameof(MaxBodySize));
         ArgumentOutOfRangeException.ThrowIfLessThan(ReceiveBatchSize, 1, nameof(ReceiveBatchSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(ProducerMaxAttempts, 1, nameof(ProducerMaxAttempts));
-        ArgumentOutOfRangeException.ThrowIfLessThan(ConsumerMaxAttempts, 1, nameof(ConsumerMaxAttempts));
+        ArgumentOutOfRangeException.ThrowIfNegative(ConsumerRetryMaxTimes, nameof(ConsumerRetryMaxTimes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MinLongPollingTimeout, TimeSpan.Zero, nameof(MinLongPollingTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxLongPollingTimeout, MinLongPollingTimeout, nameof(MaxLongPollingTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(MinInvisibleDuration, TimeSpan.Zero, nameof(MinInvisibleDuration));

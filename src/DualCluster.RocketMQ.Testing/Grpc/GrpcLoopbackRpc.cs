@@ -35,4 +35,10 @@ public enum GrpcLoopbackRpc
 
     /// <summary><c>ChangeInvisibleDuration</c>.</summary>
     ChangeInvisibleDuration,
+
+    /// <summary><c>GetOffset</c> (answered only with <see cref="GrpcLoopbackOptions.ServeGetOffset"/>).</summary>
+    GetOffset,
+
+    /// <summary><c>QueryOffset</c> (answered only with <see cref="GrpcLoopbackOptions.ServeQueryOffset"/>).</summary>
+    QueryOffset,
 }

@@ -1,6 +1,9 @@
 namespace DualCluster.RocketMQ.Testing.Grpc;
 
-/// <summary>The message types a topic of a <see cref="GrpcLoopbackBroker"/> accepts (RocketMQ 5.x topic <c>message.type</c>).</summary>
+/// <summary>
+/// The message types a topic of a <see cref="GrpcLoopbackBroker"/> accepts (RocketMQ 5.x topic attribute
+/// <c>message.type</c>; a topic without it is <see cref="Normal"/>, see <see cref="GrpcLoopbackOptions.DefaultTopicType"/>).
+/// </summary>
 public enum GrpcLoopbackTopicType
 {
     /// <summary>Every type: routes list NORMAL, FIFO, DELAY and TRANSACTION.</summary>

@@ -64,7 +64,11 @@ internal static class LoopbackMessages
         return true;
     }
 
-    /// <summary>The message type a send declares, or derives from its fields when it declares none.</summary>
+    /// <summary>
+    /// The type the proxy checks a sent message as: TRANSACTION when it declares it, else DELAY when it has a delivery
+    /// time, else FIFO when it has a message group, else NORMAL. The proxy turns those fields into properties
+    /// (<c>SendMessageActivity.buildMessage</c>) and types the message from them (<c>TopicMessageType.parseFromMessageProperty</c>).
+    /// </summary>
     public static MessageType TypeOf(Message message)
     {
         var system = message.SystemProperties;
@@ -73,12 +77,10 @@ internal static class LoopbackMessages
             return MessageType.Normal;
         }
 
-        if (system.MessageType != MessageType.Unspecified)
-        {
-            return system.MessageType;
-        }
-
-        return system.HasMessageGroup ? MessageType.Fifo : system.DeliveryTimestamp is not null ? MessageType.Delay : MessageType.Normal;
+        return system.MessageType == MessageType.Transaction ? MessageType.Transaction
+            : system.DeliveryTimestamp is not null ? MessageType.Delay
+            : system.HasMessageGroup ? MessageType.Fifo
+            : MessageType.Normal;
     }
 
     public static bool Accepts(GrpcLoopbackTopicType topicType, MessageType type) => topicType switch
@@ -101,7 +103,7 @@ internal static class LoopbackMessages
     };
 
     /// <summary>Checks one message of a send as the proxy does; null when it passes, else the status to answer.</summary>
-    public static WireStatus? Validate(Message message, GrpcLoopbackOptions options, DateTimeOffset now)
+    public static WireStatus? Validate(Message message, GrpcLoopbackOptions options, GrpcLoopbackTopicType topicType, DateTimeOffset now)
     {
         var system = message.SystemProperties;
         if (system is null)
@@ -175,9 +177,10 @@ internal static class LoopbackMessages
         }
 
         var type = TypeOf(message);
-        if (!Accepts(options.TopicType(message.Topic.Name), type))
+        if (!Accepts(topicType, type))
         {
-            return LoopbackStatus.Of(Code.MessagePropertyConflictWithType, $"topic {message.Topic.Name} does not accept {type} messages");
+            // Proxy DefaultTopicMessageTypeValidator's wording.
+            return LoopbackStatus.Of(Code.MessagePropertyConflictWithType, $"TopicMessageType validate failed, the expected type is {topicType.ToString().ToUpperInvariant()}, but actual type is {type.ToString().ToUpperInvariant()}");
         }
 
         return null;
@@ -221,8 +224,11 @@ internal static class LoopbackMessages
         return outgoing;
     }
 
-    /// <summary>A delivered message (§6.2 ReceiveMessage).</summary>
-    public static Message ToWire(PopDelivery delivery, Resource topic, string storeHost, string receiptHandle, TimeSpan? invisibleDuration)
+    /// <summary>
+    /// A delivered message (§6.2 ReceiveMessage). Like the proxy's <c>GrpcConverter.buildMessage</c> it leaves
+    /// <c>invisible_duration</c> unset: clients know the invisible time they asked for.
+    /// </summary>
+    public static Message ToWire(PopDelivery delivery, Resource topic, string storeHost, string receiptHandle)
     {
         var stored = delivery.Message;
         var properties = stored.Properties;
@@ -260,11 +266,6 @@ internal static class LoopbackMessages
         if (stored.DeliveryTime is { } due)
         {
             system.DeliveryTimestamp = Timestamp.FromDateTimeOffset(due);
-        }
-
-        if (invisibleDuration is { } invisible)
-        {
-            system.InvisibleDuration = Duration.FromTimeSpan(invisible);
         }
 
         if (properties.TryGetValue(TraceContextProperty, out var trace))

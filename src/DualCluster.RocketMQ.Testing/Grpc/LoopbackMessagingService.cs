@@ -13,7 +13,7 @@ namespace DualCluster.RocketMQ.Testing.Grpc;
 /// client-id settings from Telemetry, the proxy's header, signature, polling and validation rules, over an
 /// <see cref="InMemoryBroker"/>. One instance lives across restarts of the HTTP server.
 /// </summary>
-internal sealed class LoopbackMessagingService : MessagingService.MessagingServiceBase, IDisposable
+internal sealed partial class LoopbackMessagingService : MessagingService.MessagingServiceBase, IDisposable
 {
     private const int MaxTopicLength = 127;
     private const int MaxGroupLength = 120;
@@ -39,6 +39,8 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
     private readonly LoopbackReceipts _receipts;
     private readonly ConcurrentDictionary<string, PendingTransaction> _transactions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Group, string Topic), SemaphoreSlim> _orderlyGates = new();
+    private readonly ConcurrentDictionary<string, byte> _configuredGroups = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, GrpcLoopbackTopicType> _topicTypes;
     private readonly long[] _calls = new long[System.Enum.GetValues<GrpcLoopbackRpc>().Length];
     private CancellationTokenSource _stopping = new();
 
@@ -46,8 +48,9 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
     {
         _broker = broker;
         _options = options;
+        _topicTypes = new ConcurrentDictionary<string, GrpcLoopbackTopicType>(options.TopicTypes, StringComparer.Ordinal);
         Faults = new GrpcLoopbackFaults(() => Clients.KillStreams());
-        _receipts = new LoopbackReceipts(broker, options.AutoRenewInvisibleDuration, id => Clients.GetSettings(id) is not null);
+        _receipts = new LoopbackReceipts(broker, options.BrokerName, options.AutoRenewInvisibleDuration, id => Clients.GetSettings(id) is not null);
     }
 
     public GrpcLoopbackFaults Faults { get; }
@@ -170,7 +173,7 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
                     return FailedSend(request, LoopbackStatus.Of(Code.MessageCorrupted, "all messages of a send must carry the same topic"));
                 }
 
-                if (LoopbackMessages.Validate(message, _options, now) is { } invalid)
+                if (LoopbackMessages.Validate(message, _options, TopicType(topic!.Name), now) is { } invalid)
                 {
                     return FailedSend(request, invalid);
                 }
@@ -252,7 +255,9 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
                 WireStatus status;
                 try
                 {
-                    status = Faults.TakeDroppedAck() || _receipts.Ack(request.Group!.Name, request.Topic!.Name, entry.ReceiptHandle)
+                    // §5.8: OK for any unexpired handle, also one already acked or replaced by ChangeInvisibleDuration
+                    // (broker AckMessageProcessor appends an ack record without checking the checkpoint is live).
+                    status = Faults.TakeDroppedAck() || _receipts.Ack(request.Group!.Name, request.Topic!.Name, entry.ReceiptHandle) == LoopbackReceipts.Outcome.Ok
                         ? LoopbackStatus.Ok
                         : LoopbackStatus.Of(Code.InvalidReceiptHandle, "receipt handle is expired");
                 }
@@ -345,8 +350,7 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stopping);
         var admission = await AdmitAsync(GrpcLoopbackRpc.ReceiveMessage, context, cancel.Token).ConfigureAwait(false);
         WireStatus status;
-        IReadOnlyList<PopDelivery> deliveries = [];
-        TimeSpan? invisible = null;
+        IReadOnlyList<(PopDelivery Delivery, string Handle)> deliveries = [];
         if (admission.Error is { } error)
         {
             status = error;
@@ -355,7 +359,7 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
         {
             try
             {
-                (status, deliveries, invisible) = await ReceiveAsync(request, admission.Call!, context, cancel.Token).ConfigureAwait(false);
+                (status, deliveries) = await ReceiveAsync(request, admission.Call!, context, cancel.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -374,9 +378,9 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
         if (deliveries.Count > 0)
         {
             var topic = new Resource { ResourceNamespace = Namespace(admission.Call!), Name = request.MessageQueue.Topic.Name };
-            foreach (var delivery in deliveries)
+            foreach (var (delivery, handle) in deliveries)
             {
-                var message = LoopbackMessages.ToWire(delivery, topic, StoreHost, delivery.ReceiptHandle, invisible);
+                var message = LoopbackMessages.ToWire(delivery, topic, StoreHost, handle);
                 await responseStream.WriteAsync(new ReceiveMessageResponse { Message = message }, cancel.Token).ConfigureAwait(false);
             }
         }
@@ -384,46 +388,51 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
         await responseStream.WriteAsync(new ReceiveMessageResponse { DeliveryTimestamp = Timestamp.FromDateTimeOffset(_broker.TimeProvider.GetUtcNow()) }, cancel.Token).ConfigureAwait(false);
     }
 
-    private async Task<(WireStatus Status, IReadOnlyList<PopDelivery> Deliveries, TimeSpan? Invisible)> ReceiveAsync(
+    private async Task<(WireStatus Status, IReadOnlyList<(PopDelivery Delivery, string Handle)> Deliveries)> ReceiveAsync(
         ReceiveMessageRequest request, LoopbackCall call, ServerCallContext context, CancellationToken cancellationToken)
     {
         var settings = Clients.GetSettings(call.ClientId);
         if (settings is null || settings.ClientType is not (ClientType.PushConsumer or ClientType.SimpleConsumer))
         {
-            return (LoopbackStatus.Of(Code.UnrecognizedClientType, "no consumer settings from this client: open Telemetry and send Settings first"), [], null);
+            return (LoopbackStatus.Of(Code.UnrecognizedClientType, "no consumer settings from this client: open Telemetry and send Settings first"), []);
         }
 
         var group = request.Group?.Name;
         var topic = request.MessageQueue?.Topic?.Name;
         if (!LoopbackMessages.IsValidName(group, MaxGroupLength))
         {
-            return (LoopbackStatus.Of(Code.IllegalConsumerGroup, $"consumer group '{group}' is illegal"), [], null);
+            return (LoopbackStatus.Of(Code.IllegalConsumerGroup, $"consumer group '{group}' is illegal"), []);
         }
 
         if (!LoopbackMessages.IsValidName(topic, MaxTopicLength))
         {
-            return (LoopbackStatus.Of(Code.IllegalTopic, $"topic '{topic}' is illegal"), [], null);
+            return (LoopbackStatus.Of(Code.IllegalTopic, $"topic '{topic}' is illegal"), []);
+        }
+
+        if (EnsureTopic(topic!) == 0)
+        {
+            return (LoopbackStatus.Of(Code.TopicNotFound, $"topic '{topic}' does not exist"), []);
         }
 
         var filter = request.FilterExpression;
         if (filter is null)
         {
-            return (LoopbackStatus.Of(Code.IllegalFilterExpression, "filter expression is missing"), [], null);
+            return (LoopbackStatus.Of(Code.IllegalFilterExpression, "filter expression is missing"), []);
         }
 
         if (filter.Type == FilterType.Sql)
         {
-            return (LoopbackStatus.Of(Code.IllegalFilterExpression, "SQL92 filters are not supported by the loopback broker"), [], null);
+            return (LoopbackStatus.Of(Code.IllegalFilterExpression, "SQL92 filters are not supported by the loopback broker"), []);
         }
 
         if (request.BatchSize < 1)
         {
-            return (LoopbackStatus.Of(Code.BadRequest, "batch size must be positive"), [], null);
+            return (LoopbackStatus.Of(Code.BadRequest, "batch size must be positive"), []);
         }
 
         if (request.BatchSize > _options.ReceiveBatchSize)
         {
-            return (LoopbackStatus.Of(Code.InternalServerError, $"batch size {request.BatchSize.ToString(CultureInfo.InvariantCulture)} exceeds {_options.ReceiveBatchSize.ToString(CultureInfo.InvariantCulture)}"), [], null);
+            return (LoopbackStatus.Of(Code.InternalServerError, $"batch size {request.BatchSize.ToString(CultureInfo.InvariantCulture)} exceeds {_options.ReceiveBatchSize.ToString(CultureInfo.InvariantCulture)}"), []);
         }
 
         TimeSpan invisible;
@@ -437,7 +446,7 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
         }
         else
         {
-            return (LoopbackStatus.Of(Code.IllegalInvisibleTime, $"invisible duration must be within {_options.MinInvisibleDuration} and 12 h"), [], null);
+            return (LoopbackStatus.Of(Code.IllegalInvisibleTime, $"invisible duration must be within {_options.MinInvisibleDuration} and 12 h"), []);
         }
 
         // Long polling (§5.7): clamped to [min, max], then to the call's deadline; a deadline too close to poll at all is refused.
@@ -449,7 +458,7 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
             if (remaining < _options.MinLongPollingTimeout)
             {
                 var code = string.CompareOrdinal(call.ClientVersion ?? "", "5.0.3") >= 0 ? Code.IllegalPollingTime : Code.BadRequest;
-                return (LoopbackStatus.Of(code, $"the request deadline leaves {remaining.TotalMilliseconds:F0} ms, less than the shortest long poll {_options.MinLongPollingTimeout}: raise the request timeout or the long-polling timeout"), [], null);
+                return (LoopbackStatus.Of(code, $"the request deadline leaves {remaining.TotalMilliseconds:F0} ms, less than the shortest long poll {_options.MinLongPollingTimeout}: raise the request timeout or the long-polling timeout"), []);
             }
 
             // Answer a little before the deadline so the empty result reaches the client instead of DEADLINE_EXCEEDED.
@@ -471,18 +480,23 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
 
         if (deliveries.Count == 0)
         {
-            return (LoopbackStatus.Of(Code.MessageNotFound, "no new message"), [], null);
+            return (LoopbackStatus.Of(Code.MessageNotFound, "no new message"), []);
         }
 
-        if (request.AutoRenew)
+        var issued = new (PopDelivery Delivery, string Handle)[deliveries.Count];
+        for (var i = 0; i < deliveries.Count; i++)
         {
-            foreach (var delivery in deliveries)
+            var delivery = deliveries[i];
+            var handle = _receipts.Issue(group!, topic!, delivery, invisible);
+            if (request.AutoRenew)
             {
-                _receipts.TrackAutoRenew(call.ClientId, group!, topic!, delivery.ReceiptHandle, delivery.InvisibleUntil);
+                _receipts.TrackAutoRenew(call.ClientId, group!, topic!, handle, delivery.InvisibleUntil);
             }
+
+            issued[i] = (delivery, handle);
         }
 
-        return (LoopbackStatus.Ok, deliveries, request.AutoRenew ? null : invisible);
+        return (LoopbackStatus.Ok, issued);
     }
 
     /// <summary>
@@ -673,9 +687,16 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
                 Endpoints = new Endpoints { Scheme = AddressScheme.Ipv4, Addresses = { new Address { Host = "127.0.0.1", Port = Port } } },
             },
         };
-        queue.AcceptMessageTypes.AddRange(LoopbackMessages.AcceptedTypes(_options.TopicType(topic)));
+        queue.AcceptMessageTypes.AddRange(LoopbackMessages.AcceptedTypes(TopicType(topic)));
         return queue;
     }
+
+    /// <summary>The message type of <paramref name="topic"/>: as created, else as configured, else the default (NORMAL).</summary>
+    public GrpcLoopbackTopicType TopicType(string topic) =>
+        _topicTypes.TryGetValue(topic, out var type) ? type : _options.DefaultTopicType;
+
+    /// <summary>Records the message type of a topic (what <c>mqadmin updateTopic -a +message.type=…</c> sets).</summary>
+    public void SetTopicType(string topic, GrpcLoopbackTopicType type) => _topicTypes[topic] = type;
 
     /// <summary>The topic's queue count, creating it when allowed; 0 when it does not exist.</summary>
     private int EnsureTopic(string topic)
@@ -690,6 +711,9 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
         return queues;
     }
 
+    /// <summary>Deliveries of a message before it is dead-lettered: retryMaxTimes + 1 (see <see cref="GrpcLoopbackOptions.ConsumerRetryMaxTimes"/>).</summary>
+    private int MaxDeliveryAttempts => _options.ConsumerRetryMaxTimes + 1;
+
     /// <summary>Registers a consumer's group with its topics, so a new group's start offset is fixed when it connects.</summary>
     private void Register(Settings settings)
     {
@@ -698,9 +722,15 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
             return;
         }
 
+        if (_configuredGroups.TryAdd(group, 0))
+        {
+            // The group's retry policy lives with the server: the in-memory broker dead-letters after as many deliveries.
+            _broker.ConfigureGroup(group, maxDeliveryAttempts: MaxDeliveryAttempts);
+        }
+
         foreach (var entry in settings.Subscription.Subscriptions)
         {
-            if (entry.Topic?.Name is { } topic && LoopbackMessages.IsValidName(topic, MaxTopicLength) && (_options.AutoCreateTopics || _broker.TopicExists(topic)))
+            if (entry.Topic?.Name is { } topic && LoopbackMessages.IsValidName(topic, MaxTopicLength) && EnsureTopic(topic) > 0)
             {
                 try
                 {
@@ -757,14 +787,13 @@ internal sealed class LoopbackMessagingService : MessagingService.MessagingServi
         {
             var backoff = new CustomizedBackoff();
             backoff.Next.AddRange((_options.ConsumerRetryDelays ?? ProxyRetryDelays).Select(Duration.FromTimeSpan));
-            reply.BackoffPolicy = new RetryPolicy { MaxAttempts = _options.ConsumerMaxAttempts, CustomizedBackoff = backoff };
+            // Proxy GrpcClientSettingsManager.mergeSubscriptionData: max attempts = the group's retryMaxTimes + 1, and the
+            // proxy's own batch size and long-polling timeout overwrite the client's (simple consumers' too).
+            reply.BackoffPolicy = new RetryPolicy { MaxAttempts = MaxDeliveryAttempts, CustomizedBackoff = backoff };
             var subscription = reply.Subscription;
             subscription.Fifo = _options.FifoGroups.Contains(subscription.Group.Name);
             subscription.ReceiveBatchSize = _options.ReceiveBatchSize;
-            if (settings.ClientType == ClientType.PushConsumer || subscription.LongPollingTimeout is null)
-            {
-                subscription.LongPollingTimeout = Duration.FromTimeSpan(_options.PushLongPollingTimeout);
-            }
+            subscription.LongPollingTimeout = Duration.FromTimeSpan(_options.PushLongPollingTimeout);
         }
 
         reply.Metric = new Metric { On = false };

@@ -21,7 +21,7 @@ internal sealed class GrpcClusterTransport : IClusterTransport
         _connection = new GrpcConnection(options, time);
         _loggers = loggers;
         _producer = new Lazy<GrpcProducer>(() => new GrpcProducer(_connection, loggers.CreateLogger("DualCluster.RocketMQ.Grpc.Producer")));
-        BacklogProbe = new GrpcBacklogProbe(options.Role);
+        BacklogProbe = new GrpcBacklogProbe(_connection);
     }
 
     public ClusterRole Role => _connection.Role;

@@ -16,6 +16,7 @@ internal sealed class GrpcTransportOptions
     public const string LongPollingTimeoutKey = "LongPollingTimeout";
     public const string ConsumerCacheSizeKey = "ConsumerCacheSize";
     public const string ShutdownTimeoutKey = "ShutdownTimeout";
+    public const string KeepInvisibleWhileHandlingKey = "KeepInvisibleWhileHandling";
 
     private static readonly string[] TimeKeys =
         [HeartbeatIntervalKey, RouteRefreshIntervalKey, SettingsSyncIntervalKey, AssignmentScanIntervalKey, TelemetryReconnectDelayKey, LongPollingTimeoutKey, ShutdownTimeoutKey];
@@ -50,6 +51,13 @@ internal sealed class GrpcTransportOptions
 
     /// <summary>Messages a consumer holds locally (fetched, not yet settled).</summary>
     public int ConsumerCacheSize { get; init; } = 256;
+
+    /// <summary>
+    /// Whether a push consumer keeps a delivery invisible while its handler runs, by ChangeInvisibleDuration before the
+    /// invisible duration ends (then it acks with the handle that call returned). Off by default: a handler slower than
+    /// the subscription's invisible duration sees its message redelivered, and the idempotency gate decides.
+    /// </summary>
+    public bool KeepInvisibleWhileHandling { get; init; }
 
     /// <summary>Longest wait for NotifyClientTermination and other goodbyes.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(3);
@@ -87,6 +95,7 @@ internal sealed class GrpcTransportOptions
             TelemetryReconnectDelay = Time(options, TelemetryReconnectDelayKey, defaults.TelemetryReconnectDelay),
             LongPollingTimeout = Time(options, LongPollingTimeoutKey, defaults.LongPollingTimeout),
             ShutdownTimeout = Time(options, ShutdownTimeoutKey, defaults.ShutdownTimeout),
+            KeepInvisibleWhileHandling = options.Settings.TryGetValue(KeepInvisibleWhileHandlingKey, out var keep) && bool.Parse(keep),
             ConsumerCacheSize = options.Settings.TryGetValue(ConsumerCacheSizeKey, out var cache)
                 ? int.Parse(cache, NumberStyles.Integer, CultureInfo.InvariantCulture)
                 : defaults.ConsumerCacheSize,
@@ -148,6 +157,11 @@ internal sealed class GrpcTransportOptions
             && (!int.TryParse(cache, NumberStyles.Integer, CultureInfo.InvariantCulture, out var size) || size < 1))
         {
             yield return $"{prefix}:Settings:{ConsumerCacheSizeKey} '{cache}' is not a positive integer.";
+        }
+
+        if (options.Settings.TryGetValue(KeepInvisibleWhileHandlingKey, out var keep) && !bool.TryParse(keep, out _))
+        {
+            yield return $"{prefix}:Settings:{KeepInvisibleWhileHandlingKey} '{keep}' is not true or false.";
         }
     }
 

@@ -385,7 +385,7 @@ internal sealed class PushConsumerClient : GrpcClient
                         status = response.Status;
                         break;
                     case ReceiveMessageResponse.ContentOneofCase.Message:
-                        deliveries.Add(new Delivery(response.Message, endpoint));
+                        deliveries.Add(new Delivery(response.Message, endpoint, Connection.Time.GetUtcNow()));
                         break;
                 }
             }
@@ -487,6 +487,7 @@ internal sealed class PushConsumerClient : GrpcClient
         }
         else
         {
+            var renewal = Options.KeepInvisibleWhileHandling ? new InvisibilityRenewal(this, delivery) : null;
             try
             {
                 outcome = await _handler(received!, _handling.Token).ConfigureAwait(false);
@@ -495,6 +496,14 @@ internal sealed class PushConsumerClient : GrpcClient
             {
                 GrpcLog.HandlerFailed(Logger, ex, Role, delivery.MessageId, _subscription.Group, _subscription.Topic);
                 outcome = ConsumeOutcome.Retry();
+            }
+            finally
+            {
+                // Settle only once no renewal is in flight, so the ack or nack carries the newest handle (§9.7).
+                if (renewal is not null)
+                {
+                    await renewal.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
 
@@ -609,11 +618,14 @@ internal sealed class PushConsumerClient : GrpcClient
         }
     }
 
-    private sealed class Delivery(Message message, GrpcEndpoint endpoint)
+    private sealed class Delivery(Message message, GrpcEndpoint endpoint, DateTimeOffset receivedAt)
     {
         public Message Message { get; } = message;
 
         public GrpcEndpoint Endpoint { get; } = endpoint;
+
+        /// <summary>When the delivery arrived: its invisibility runs from about then.</summary>
+        public DateTimeOffset ReceivedAt { get; } = receivedAt;
 
         public string MessageId => Message.SystemProperties?.MessageId ?? "";
 
@@ -727,6 +739,57 @@ internal sealed class PushConsumerClient : GrpcClient
                 {
                     pending.Completion.TrySetException(GrpcErrors.FromStatus(owner.Role, status, "AckMessage"));
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Keeps one delivery invisible while its handler runs (<see cref="GrpcTransportOptions.KeepInvisibleWhileHandling"/>):
+    /// each time two thirds of the invisible duration have passed it asks ChangeInvisibleDuration for another invisible
+    /// duration and adopts the handle the server returns. An Apache proxy settles nothing for an ack with the handle from
+    /// before such a change (it acks a checkpoint that the change already replaced, broker
+    /// <c>ChangeInvisibleTimeProcessor.appendCheckPointThenAckOrigin</c>), so the ack must carry the new one. Renewal
+    /// stops after <see cref="MaxRenewal"/>, as the proxy's own auto-renew does (<c>ProxyConfig.renewMaxTimeMillis</c>, 3 h).
+    /// </summary>
+    private sealed class InvisibilityRenewal : IAsyncDisposable
+    {
+        private static readonly TimeSpan MaxRenewal = TimeSpan.FromHours(3);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+
+        public InvisibilityRenewal(PushConsumerClient owner, Delivery delivery) => _loop = RunAsync(owner, delivery, _stop.Token);
+
+        /// <summary>Stops renewing and waits for a renewal in flight, so the delivery's handle no longer changes.</summary>
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+            await _loop.ConfigureAwait(false);
+            _stop.Dispose();
+        }
+
+        private static async Task RunAsync(PushConsumerClient owner, Delivery delivery, CancellationToken cancellationToken)
+        {
+            var time = owner.Connection.Time;
+            var invisible = ReceiveInvisibleDuration(owner._subscription.InvisibleDuration);
+            var period = invisible * 2 / 3;
+            var end = delivery.ReceivedAt + MaxRenewal;
+            var next = delivery.ReceivedAt + period;
+            try
+            {
+                while (next < end)
+                {
+                    var wait = next - time.GetUtcNow();
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, time, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    await owner.ChangeInvisibleAsync(delivery, invisible, "keep invisible", 1).ConfigureAwait(false);
+                    next = time.GetUtcNow() + period;
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
             }
         }
     }

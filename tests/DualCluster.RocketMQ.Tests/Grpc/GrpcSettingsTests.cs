@@ -149,16 +149,22 @@ public sealed class GrpcSettingsTests
     }
 
     [Fact]
-    public async Task Backlog_is_reported_unknown_never_zero()
+    public async Task Backlog_of_a_server_that_cannot_be_reached_is_a_transport_error_never_zero()
     {
-        await using var transport = new GrpcTransportFactory().Create(ClusterRole.Old, GrpcTestOptions.Cluster(), new ServiceCollection().BuildServiceProvider());
-        var report = await transport.BacklogProbe.GetBacklogAsync("group", "topic");
+        // The backlog is asked of the server now (GetOffset/QueryOffset where implemented): no server, no figures.
+        await using var transport = new GrpcTransportFactory().Create(
+            ClusterRole.Old, GrpcTestOptions.Cluster(o => o.Endpoint = $"http://127.0.0.1:{UnusedPort()}"), new ServiceCollection().BuildServiceProvider());
 
-        Assert.Null(report.Ready);
-        Assert.Null(report.InFlight);
-        Assert.Null(report.Retry);
-        Assert.Null(report.Delayed);
-        Assert.False(report.IsDrained);
-        Assert.Contains("console", report.Remark, StringComparison.Ordinal);
+        var ex = await Assert.ThrowsAsync<ClusterTransportException>(async () => await transport.BacklogProbe.GetBacklogAsync("group", "topic"));
+
+        Assert.Equal(ClusterRole.Old, ex.Cluster);
+        Assert.True(ex.IsTransient);
+    }
+
+    private static int UnusedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -16,6 +16,13 @@ public sealed class GrpcTransportConformanceTests : TransportConformanceTests
         return new ConformanceCluster(transport, broker, broker.DisposeAsync);
     }
 
+    /// <summary>Topics exist before use: a 5.x proxy creates none (the loopback's <c>AutoCreateTopics</c> is off).</summary>
+    protected override Task PrepareTopicAsync(ConformanceCluster cluster, string topic)
+    {
+        ((GrpcLoopbackBroker)cluster.Extra!).Broker.CreateTopic(topic, 4);
+        return Task.CompletedTask;
+    }
+
     protected override Task<int?> CountDeadLettersAsync(ConformanceCluster cluster, string group, string topic) =>
         Task.FromResult<int?>(((GrpcLoopbackBroker)cluster.Extra!).Broker.GetDeadLetters(group).Count);
 }

@@ -29,4 +29,12 @@ internal static class GrpcWire
     }
 
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
+
+    /// <summary>Creates a topic with a unique name on the loopback's in-memory broker (a 5.x proxy creates none itself).</summary>
+    public static string Topic(GrpcLoopbackBroker broker, string prefix, int queues = 4, GrpcLoopbackTopicType type = GrpcLoopbackTopicType.Normal)
+    {
+        var topic = Unique(prefix);
+        broker.CreateTopic(topic, queues, type);
+        return topic;
+    }
 }

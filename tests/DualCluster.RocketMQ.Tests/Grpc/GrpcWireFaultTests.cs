@@ -54,7 +54,7 @@ public sealed class GrpcWireFaultTests
             o.SecretKey = "sk-1";
         });
         await using var transport = GrpcWire.Transport(broker);
-        var topic = GrpcWire.Unique("signed");
+        var topic = GrpcWire.Topic(broker, "signed");
         var seen = new ConcurrentDictionary<string, int>();
         var consumer = transport.CreateConsumer(new ConsumerSubscription(GrpcWire.Unique("g"), topic), Recording(seen));
         await consumer.StartAsync();
@@ -96,7 +96,7 @@ public sealed class GrpcWireFaultTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var broker = await GrpcWire.StartBrokerAsync();
         await using var transport = GrpcWire.Transport(broker, time: time);
-        var topic = GrpcWire.Unique("grow");
+        var topic = GrpcWire.Topic(broker, "grow");
         await transport.Producer.SendAsync(Message(topic, "before"));
         var queuesBefore = transport.GrpcProducer.CachedRoute(topic)!.Writable.Count;
         var refreshed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -122,7 +122,7 @@ public sealed class GrpcWireFaultTests
     {
         await using var broker = await GrpcWire.StartBrokerAsync();
         await using var transport = GrpcWire.Transport(broker);
-        var topic = GrpcWire.Unique("telemetry");
+        var topic = GrpcWire.Topic(broker, "telemetry");
         var group = GrpcWire.Unique("g");
         var seen = new ConcurrentDictionary<string, int>();
         var consumer = transport.CreateConsumer(new ConsumerSubscription(group, topic), Recording(seen));
@@ -148,7 +148,7 @@ public sealed class GrpcWireFaultTests
     {
         await using var broker = await GrpcWire.StartBrokerAsync();
         await using var transport = GrpcWire.Transport(broker);
-        var topic = GrpcWire.Unique("restart");
+        var topic = GrpcWire.Topic(broker, "restart");
         var group = GrpcWire.Unique("g");
         var seen = new ConcurrentDictionary<string, int>();
         var consumer = transport.CreateConsumer(new ConsumerSubscription(group, topic) { MaxConcurrency = 4 }, Recording(seen));
@@ -174,10 +174,25 @@ public sealed class GrpcWireFaultTests
     }
 
     [Fact]
+    public async Task Port_serves_TLS_or_plaintext_not_both_as_a_5_0_0_proxy_does()
+    {
+        await using var tls = await GrpcWire.StartBrokerAsync(o => o.Tls = true);
+        await using var plaintext = await GrpcWire.StartBrokerAsync();
+        var (tlsTopic, plainTopic) = (GrpcWire.Topic(tls, "tls"), GrpcWire.Topic(plaintext, "plain"));
+        await using var h2cToTls = GrpcWire.Transport(tls, configure: o => o.Tls = false);
+        await using var tlsToH2c = GrpcWire.Transport(plaintext, configure: o => (o.Tls, o.AllowInvalidCertificates) = (true, true));
+
+        await Assert.ThrowsAsync<ClusterTransportException>(async () => await h2cToTls.Producer.SendAsync(Message(tlsTopic, "k1")));
+        await Assert.ThrowsAsync<ClusterTransportException>(async () => await tlsToH2c.Producer.SendAsync(Message(plainTopic, "k2")));
+
+        Assert.Equal(0, tls.Broker.Counters.Stored + plaintext.Broker.Counters.Stored);
+    }
+
+    [Fact]
     public async Task TLS_endpoint_with_a_self_signed_certificate_works_only_with_the_explicit_opt_out()
     {
         await using var broker = await GrpcWire.StartBrokerAsync(o => o.Tls = true);
-        var topic = GrpcWire.Unique("tls");
+        var topic = GrpcWire.Topic(broker, "tls");
         Assert.StartsWith("https://", broker.Endpoint, StringComparison.Ordinal);
 
         await using (var strict = GrpcWire.Transport(broker, configure: o => o.AllowInvalidCertificates = false))

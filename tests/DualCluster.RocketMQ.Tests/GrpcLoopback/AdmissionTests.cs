@@ -13,9 +13,9 @@ public sealed class AdmissionTests
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker) { Omit = { "x-mq-client-id" } };
 
-        var route = await client.QueryRouteAsync(WireClient.Unique("t"));
-        var send = await client.SendAsync(WireClient.Unique("t"), "x");
-        var receive = await client.ReceiveAsync(WireClient.Unique("g"), WireClient.Unique("t"));
+        var route = await client.QueryRouteAsync(WireClient.Topic(broker, "t"));
+        var send = await client.SendAsync(WireClient.Topic(broker, "t"), "x");
+        var receive = await client.ReceiveAsync(WireClient.Unique("g"), WireClient.Topic(broker, "t"));
 
         Assert.Equal(Code.ClientIdRequired, route.Status.Code);
         Assert.Equal(Code.ClientIdRequired, send.Entries.Single().Status.Code);
@@ -28,7 +28,7 @@ public sealed class AdmissionTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker);
-        var topic = WireClient.Unique("t");
+        var topic = WireClient.Topic(broker, "t");
         using var telemetry = (await client.OpenTelemetryAsync(client.ProducerSettings(topic))).Stream;
         client.Language = "DOT_NET"; // the proto enum name, not the remoting LanguageCode name (§9.1)
 
@@ -44,8 +44,8 @@ public sealed class AdmissionTests
         using var without = new WireClient(broker) { Omit = { "x-mq-request-id" } };
         using var with = new WireClient(broker);
 
-        var refused = await without.QueryRouteAsync(WireClient.Unique("t"));
-        var served = await with.QueryRouteAsync(WireClient.Unique("t"));
+        var refused = await without.QueryRouteAsync(WireClient.Topic(broker, "t"));
+        var served = await with.QueryRouteAsync(WireClient.Topic(broker, "t"));
 
         Assert.Equal(Code.BadRequest, refused.Status.Code);
         Assert.Contains("x-mq-request-id", refused.Status.Message, StringComparison.Ordinal);
@@ -68,7 +68,7 @@ public sealed class AdmissionTests
         using var unknownUser = new WireClient(broker) { AccessKey = "nobody", SecretKey = "mySecret" };
         using var anonymous = new WireClient(broker);
         using var noDate = new WireClient(broker) { AccessKey = "ak", SecretKey = "mySecret", Omit = { "x-mq-date-time" } };
-        var topic = WireClient.Unique("t");
+        var topic = WireClient.Topic(broker, "t");
 
         Assert.Equal(Code.Ok, (await right.QueryRouteAsync(topic)).Status.Code);
         Assert.Equal(Code.Ok, (await right.SendAsync(topic, "x")).Status.Code);
@@ -84,7 +84,7 @@ public sealed class AdmissionTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(), new GrpcLoopbackOptions { AccessKey = "ak", SecretKey = "s3cret" });
         using var client = new WireClient(broker) { AccessKey = "ak", SecretKey = "wrong" };
-        var (stream, reply) = await client.OpenTelemetryAsync(client.ProducerSettings(WireClient.Unique("t")));
+        var (stream, reply) = await client.OpenTelemetryAsync(client.ProducerSettings(WireClient.Topic(broker, "t")));
         using var _ = stream;
 
         Assert.Equal(Code.Unauthorized, reply.Status.Code);
@@ -98,7 +98,7 @@ public sealed class AdmissionTests
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(), new GrpcLoopbackOptions { Namespace = "MQ_INST_1" });
         using var tenant = new WireClient(broker) { Namespace = "MQ_INST_1" };
         using var stranger = new WireClient(broker) { Namespace = "MQ_INST_2" };
-        var topic = WireClient.Unique("t");
+        var topic = WireClient.Topic(broker, "t");
 
         var route = await tenant.QueryRouteAsync(topic);
         var refused = await stranger.QueryRouteAsync(topic);

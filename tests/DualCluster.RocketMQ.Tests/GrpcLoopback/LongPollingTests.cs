@@ -14,7 +14,7 @@ public sealed class LongPollingTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(new InMemoryBrokerOptions { TimeProvider = time }));
         using var client = new WireClient(broker);
-        var (topic, group) = (WireClient.Unique("t"), WireClient.Unique("g"));
+        var (topic, group) = (WireClient.Topic(broker, "t"), WireClient.Unique("g"));
         using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
         var granted = NextLongPoll(broker);
 
@@ -34,7 +34,7 @@ public sealed class LongPollingTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(new InMemoryBrokerOptions { TimeProvider = time }));
         using var client = new WireClient(broker);
-        var (topic, group) = (WireClient.Unique("t"), WireClient.Unique("g"));
+        var (topic, group) = (WireClient.Topic(broker, "t"), WireClient.Unique("g"));
         using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
         var granted = NextLongPoll(broker);
 
@@ -54,7 +54,7 @@ public sealed class LongPollingTests
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker);
         using var old = new WireClient(broker) { ClientVersion = "5.0.2" };
-        var (topic, group) = (WireClient.Unique("t"), WireClient.Unique("g"));
+        var (topic, group) = (WireClient.Topic(broker, "t"), WireClient.Unique("g"));
         using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
         using var oldTelemetry = (await old.OpenTelemetryAsync(old.ConsumerSettings(group, topic))).Stream;
 
@@ -70,7 +70,7 @@ public sealed class LongPollingTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker);
-        var (topic, group) = (WireClient.Unique("t"), WireClient.Unique("g"));
+        var (topic, group) = (WireClient.Topic(broker, "t"), WireClient.Unique("g"));
         using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
 
         var shortInvisible = await client.ReceiveAsync(group, topic, invisible: TimeSpan.FromSeconds(5));
@@ -86,7 +86,7 @@ public sealed class LongPollingTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(new InMemoryBrokerOptions { TimeProvider = time }));
         using var client = new WireClient(broker);
-        var (topic, group) = (WireClient.Unique("t"), WireClient.Unique("g"));
+        var (topic, group) = (WireClient.Topic(broker, "t"), WireClient.Unique("g"));
         using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic, ClientType.PushConsumer))).Stream;
         await client.SendAsync(topic, "long job");
         var message = (await client.ReceiveAsync(group, topic, autoRenew: true)).Messages.Single();

@@ -14,7 +14,7 @@ public sealed class RestartAndFaultTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         var port = broker.Port;
-        var (topic, group) = (WireClient.Unique("t"), WireClient.Unique("g"));
+        var (topic, group) = (WireClient.Topic(broker, "t"), WireClient.Unique("g"));
         using (var before = new WireClient(broker))
         {
             using var telemetry = (await before.OpenTelemetryAsync(before.ConsumerSettings(group, topic))).Stream;
@@ -38,7 +38,7 @@ public sealed class RestartAndFaultTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker);
-        var (topic, group) = (WireClient.Unique("t"), WireClient.Unique("g"));
+        var (topic, group) = (WireClient.Topic(broker, "t"), WireClient.Unique("g"));
         using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
         var polling = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         broker.Service.LongPollStarted += _ => polling.TrySetResult();
@@ -61,7 +61,7 @@ public sealed class RestartAndFaultTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker);
-        var topic = WireClient.Unique("t");
+        var topic = WireClient.Topic(broker, "t");
 
         broker.Faults.StartOutage();
         var error = await Assert.ThrowsAsync<RpcException>(() => client.SendAsync(topic, "x"));
@@ -78,7 +78,7 @@ public sealed class RestartAndFaultTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker);
-        var topic = WireClient.Unique("t");
+        var topic = WireClient.Topic(broker, "t");
 
         broker.Faults.FailNext(GrpcLoopbackRpc.SendMessage, 1, (int)Code.TooManyRequests);
         var failed = await client.SendAsync(topic, "x");
@@ -96,7 +96,7 @@ public sealed class RestartAndFaultTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(new InMemoryBrokerOptions { TimeProvider = time }));
         using var client = new WireClient(broker);
-        var (topic, group) = (WireClient.Unique("t"), WireClient.Unique("g"));
+        var (topic, group) = (WireClient.Topic(broker, "t"), WireClient.Unique("g"));
         using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
         await client.SendAsync(topic, "x");
         var first = (await client.ReceiveAsync(group, topic, invisible: TimeSpan.FromSeconds(30))).Messages.Single();
@@ -120,7 +120,7 @@ public sealed class RestartAndFaultTests
         broker.Faults.DelayNext(GrpcLoopbackRpc.QueryRoute, 1, TimeSpan.FromSeconds(5));
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
             await client.Stub.QueryRouteAsync(new QueryRouteRequest { Topic = client.Resource("t"), Endpoints = client.AccessPoint() }, client.Call(TimeSpan.FromMilliseconds(200))));
-        var route = await client.QueryRouteAsync(WireClient.Unique("t"));
+        var route = await client.QueryRouteAsync(WireClient.Topic(broker, "t"));
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         Assert.Equal(Code.Ok, route.Status.Code);
@@ -131,7 +131,7 @@ public sealed class RestartAndFaultTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker);
-        var topic = WireClient.Unique("t");
+        var topic = WireClient.Topic(broker, "t");
         var before = await client.QueryRouteAsync(topic);
 
         broker.Broker.AddQueues(topic, 1);
@@ -143,9 +143,9 @@ public sealed class RestartAndFaultTests
     }
 
     [Fact]
-    public async Task Unknown_topic_is_TOPIC_NOT_FOUND_without_auto_creation()
+    public async Task Unknown_topic_is_TOPIC_NOT_FOUND_until_it_is_created()
     {
-        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(), new GrpcLoopbackOptions { AutoCreateTopics = false });
+        await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker);
         var topic = WireClient.Unique("t");
 
@@ -162,7 +162,7 @@ public sealed class RestartAndFaultTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker);
-        var topic = WireClient.Unique("t");
+        var topic = WireClient.Topic(broker, "t");
         await client.QueryRouteAsync(topic);
 
         broker.Broker.Faults.Pause();
@@ -177,7 +177,7 @@ public sealed class RestartAndFaultTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(), new GrpcLoopbackOptions { Tls = true });
         using var client = new WireClient(broker);
-        var (topic, group) = (WireClient.Unique("t"), WireClient.Unique("g"));
+        var (topic, group) = (WireClient.Topic(broker, "t"), WireClient.Unique("g"));
         using var telemetry = (await client.OpenTelemetryAsync(client.ConsumerSettings(group, topic))).Stream;
 
         await client.SendAsync(topic, "secret");

@@ -13,7 +13,7 @@ public sealed class TelemetryTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker);
-        var topic = WireClient.Unique("t");
+        var topic = WireClient.Topic(broker, "t");
         var group = WireClient.Unique("g");
         var heartbeat = new HeartbeatRequest { ClientType = ClientType.SimpleConsumer, Group = client.Resource(group) };
 
@@ -36,7 +36,7 @@ public sealed class TelemetryTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker);
-        var topic = WireClient.Unique("t");
+        var topic = WireClient.Topic(broker, "t");
 
         var (stream, reply) = await client.OpenTelemetryAsync(client.ProducerSettings(topic));
         using var _ = stream;
@@ -61,7 +61,7 @@ public sealed class TelemetryTests
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker(), new GrpcLoopbackOptions { FifoGroups = { group } });
         using var client = new WireClient(broker);
 
-        var (stream, reply) = await client.OpenTelemetryAsync(client.ConsumerSettings(group, WireClient.Unique("t"), ClientType.PushConsumer));
+        var (stream, reply) = await client.OpenTelemetryAsync(client.ConsumerSettings(group, WireClient.Topic(broker, "t"), ClientType.PushConsumer));
         using var _ = stream;
 
         var subscription = reply.Settings.Subscription;
@@ -91,7 +91,7 @@ public sealed class TelemetryTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker);
-        using var stream = (await client.OpenTelemetryAsync(client.ProducerSettings(WireClient.Unique("t")))).Stream;
+        using var stream = (await client.OpenTelemetryAsync(client.ProducerSettings(WireClient.Topic(broker, "t")))).Stream;
         await broker.WaitForTelemetryStreamsAsync(1).WaitAsync(WireClient.SafetyTimeout);
 
         var killed = broker.Faults.KillTelemetryStreams();
@@ -109,7 +109,7 @@ public sealed class TelemetryTests
     {
         await using var broker = await GrpcLoopbackBroker.StartAsync(new InMemoryBroker());
         using var client = new WireClient(broker);
-        using var stream = (await client.OpenTelemetryAsync(client.ProducerSettings(WireClient.Unique("t")))).Stream;
+        using var stream = (await client.OpenTelemetryAsync(client.ProducerSettings(WireClient.Topic(broker, "t")))).Stream;
 
         var goodbye = await client.Stub.NotifyClientTerminationAsync(new NotifyClientTerminationRequest(), client.Call());
         var heartbeat = await client.Stub.HeartbeatAsync(new HeartbeatRequest { ClientType = ClientType.Producer }, client.Call());

@@ -59,6 +59,14 @@ internal sealed class WireClient : IDisposable
 
     public static string Unique(string prefix) => $"{prefix}_{Guid.NewGuid():N}"[..(prefix.Length + 13)];
 
+    /// <summary>Creates a topic with a unique name on the loopback's in-memory broker (a 5.x proxy creates none itself).</summary>
+    public static string Topic(GrpcLoopbackBroker broker, string prefix = "t", int queues = 4, GrpcLoopbackTopicType type = GrpcLoopbackTopicType.Normal)
+    {
+        var topic = Unique(prefix);
+        broker.CreateTopic(topic, queues, type);
+        return topic;
+    }
+
     /// <summary>HMAC-SHA1 of the date-time keyed with the secret, uppercase hex (fact sheet §3.1).</summary>
 #pragma warning disable CA5350 // The protocol's signature is HMAC-SHA1.
     public static string Sign(string secretKey, string dateTime) =>
