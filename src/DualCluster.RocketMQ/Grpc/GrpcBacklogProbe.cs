@@ -108,7 +108,7 @@ internal sealed class GrpcBacklogProbe(GrpcConnection connection) : IBacklogProb
             throw GrpcErrors.FromRpc(Role, ex, $"QueryRoute of topic '{topic}'", Options.AccessPoint);
         }
 
-        GrpcErrors.ThrowIfNotOk(Role, response.Status, $"QueryRoute of topic '{topic}'");
+        GrpcErrors.ThrowIfNotOk(Role, response.Status, $"QueryRoute of topic '{topic}'", topic);
         return new TopicRoute(topic, response.MessageQueues, Options.AccessPoint.Tls);
     }
 

@@ -243,7 +243,7 @@ internal abstract class GrpcClient : IAsyncDisposable
             throw GrpcErrors.FromRpc(Role, ex, $"QueryRoute of topic '{topic}'", Options.AccessPoint);
         }
 
-        GrpcErrors.ThrowIfNotOk(Role, response.Status, $"QueryRoute of topic '{topic}'");
+        GrpcErrors.ThrowIfNotOk(Role, response.Status, $"QueryRoute of topic '{topic}'", topic);
         var route = new TopicRoute(topic, response.MessageQueues, Options.AccessPoint.Tls);
         if (route.Endpoints.Count == 0)
         {

@@ -36,11 +36,18 @@ internal static class GrpcErrors
         or StatusCode.ResourceExhausted or StatusCode.Aborted or StatusCode.Internal or StatusCode.Unknown or StatusCode.Cancelled;
 
     /// <summary>The exception for a non-OK in-band status.</summary>
-    public static ClusterTransportException FromStatus(ClusterRole role, RmqStatus? status, string operation)
+    /// <param name="role">The cluster.</param>
+    /// <param name="status">The status the server answered.</param>
+    /// <param name="operation">What was attempted, for the message.</param>
+    /// <param name="topic">The topic the call named: reported as <see cref="ClusterTransportException.MissingTopic"/> on TOPIC_NOT_FOUND.</param>
+    public static ClusterTransportException FromStatus(ClusterRole role, RmqStatus? status, string operation, string? topic = null)
     {
         var code = status?.Code ?? Code.Unspecified;
         var text = string.IsNullOrEmpty(status?.Message) ? Name(code) : status.Message;
-        return new ClusterTransportException(role, Name(code), IsTransient(code), $"{operation} failed: {text}{Advice(code)}");
+        return new ClusterTransportException(role, Name(code), IsTransient(code), $"{operation} failed: {text}{Advice(code)}")
+        {
+            MissingTopic = code == Code.TopicNotFound ? topic : null,
+        };
     }
 
     /// <summary>The exception for a transport-level failure.</summary>
@@ -97,11 +104,11 @@ internal static class GrpcErrors
     };
 
     /// <summary>Throws unless <paramref name="status"/> is OK.</summary>
-    public static void ThrowIfNotOk(ClusterRole role, RmqStatus? status, string operation)
+    public static void ThrowIfNotOk(ClusterRole role, RmqStatus? status, string operation, string? topic = null)
     {
         if (status is null || !IsOk(status.Code))
         {
-            throw FromStatus(role, status, operation);
+            throw FromStatus(role, status, operation, topic);
         }
     }
 

@@ -12,12 +12,27 @@ public sealed class TopicTypeOverWireTests
         await using var broker = await GrpcWire.StartBrokerAsync();
         await using var transport = GrpcWire.Transport(broker);
 
+        var missing = GrpcWire.Unique("missing");
         var ex = await Assert.ThrowsAsync<ClusterTransportException>(async () =>
-            await transport.Producer.SendAsync(new OutgoingMessage(GrpcWire.Unique("missing"), "x"u8.ToArray())));
+            await transport.Producer.SendAsync(new OutgoingMessage(missing, "x"u8.ToArray())));
 
         Assert.Equal("TOPIC_NOT_FOUND", ex.StatusCode);
+        Assert.Equal(missing, ex.MissingTopic);
         Assert.False(ex.IsTransient);
         Assert.Equal(0, broker.Broker.Counters.Stored);
+    }
+
+    [Fact]
+    public async Task The_backlog_of_a_topic_the_proxy_does_not_have_names_the_missing_topic()
+    {
+        await using var broker = await GrpcWire.StartBrokerAsync();
+        await using var transport = GrpcWire.Transport(broker);
+        var missing = GrpcWire.Unique("missing");
+
+        var ex = await Assert.ThrowsAsync<ClusterTransportException>(async () =>
+            await transport.BacklogProbe.GetBacklogAsync(GrpcWire.Unique("G"), missing));
+
+        Assert.Equal(missing, ex.MissingTopic);
     }
 
     [Fact]
