@@ -17,6 +17,7 @@ internal sealed class GrpcTransportOptions
     public const string ConsumerCacheSizeKey = "ConsumerCacheSize";
     public const string ShutdownTimeoutKey = "ShutdownTimeout";
     public const string KeepInvisibleWhileHandlingKey = "KeepInvisibleWhileHandling";
+    public const string ReceivesPerQueueKey = "ReceivesPerQueue";
 
     private static readonly string[] TimeKeys =
         [HeartbeatIntervalKey, RouteRefreshIntervalKey, SettingsSyncIntervalKey, AssignmentScanIntervalKey, TelemetryReconnectDelayKey, LongPollingTimeoutKey, ShutdownTimeoutKey];
@@ -51,6 +52,12 @@ internal sealed class GrpcTransportOptions
 
     /// <summary>Messages a consumer holds locally (fetched, not yet settled).</summary>
     public int ConsumerCacheSize { get; init; } = 256;
+
+    /// <summary>
+    /// ReceiveMessage calls a push consumer keeps outstanding per assigned queue (FIFO groups always 1, to keep order), so
+    /// the next batch is already on its way while the handlers work on this one. Bounded by <see cref="ConsumerCacheSize"/>.
+    /// </summary>
+    public int ReceivesPerQueue { get; init; } = 2;
 
     /// <summary>
     /// Whether a push consumer keeps a delivery invisible while its handler runs, by ChangeInvisibleDuration before the
@@ -99,6 +106,9 @@ internal sealed class GrpcTransportOptions
             ConsumerCacheSize = options.Settings.TryGetValue(ConsumerCacheSizeKey, out var cache)
                 ? int.Parse(cache, NumberStyles.Integer, CultureInfo.InvariantCulture)
                 : defaults.ConsumerCacheSize,
+            ReceivesPerQueue = options.Settings.TryGetValue(ReceivesPerQueueKey, out var receives)
+                ? int.Parse(receives, NumberStyles.Integer, CultureInfo.InvariantCulture)
+                : defaults.ReceivesPerQueue,
         };
     }
 
@@ -157,6 +167,12 @@ internal sealed class GrpcTransportOptions
             && (!int.TryParse(cache, NumberStyles.Integer, CultureInfo.InvariantCulture, out var size) || size < 1))
         {
             yield return $"{prefix}:Settings:{ConsumerCacheSizeKey} '{cache}' is not a positive integer.";
+        }
+
+        if (options.Settings.TryGetValue(ReceivesPerQueueKey, out var receives)
+            && (!int.TryParse(receives, NumberStyles.Integer, CultureInfo.InvariantCulture, out var count) || count < 1 || count > 16))
+        {
+            yield return $"{prefix}:Settings:{ReceivesPerQueueKey} '{receives}' is not an integer from 1 to 16.";
         }
 
         if (options.Settings.TryGetValue(KeepInvisibleWhileHandlingKey, out var keep) && !bool.TryParse(keep, out _))

@@ -52,7 +52,9 @@ public sealed class InvisibilityOverWireTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var broker = await GrpcWire.StartBrokerAsync(broker: new InMemoryBroker(new InMemoryBrokerOptions { TimeProvider = time }));
-        await using var transport = GrpcWire.Transport(broker, time: time);
+        // One receive per queue: a second outstanding receive would take the message again the moment it comes back,
+        // and the backlog would show it in flight rather than waiting to be retried.
+        await using var transport = GrpcWire.Transport(broker, time: time, configure: c => c.Settings["ReceivesPerQueue"] = "1");
         var (topic, group) = (GrpcWire.Topic(broker, "slow"), GrpcWire.Unique("g"));
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
