@@ -260,4 +260,13 @@ internal sealed class RoutingState : IDisposable
 /// <summary>A reload that was refused, and why.</summary>
 /// <param name="At">When it was refused.</param>
 /// <param name="Errors">One message per violated rule.</param>
-public sealed record RejectedReload(DateTimeOffset At, IReadOnlyList<string> Errors);
+public sealed record RejectedReload(DateTimeOffset At, IReadOnlyList<string> Errors)
+{
+    /// <summary>Prints the errors themselves, not the list's type name.</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("At = ").Append(At.ToString("O", System.Globalization.CultureInfo.InvariantCulture))
+            .Append(", Errors = [").AppendJoin("; ", Errors).Append(']');
+        return true;
+    }
+}
