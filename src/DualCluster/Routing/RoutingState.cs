@@ -154,6 +154,7 @@ internal sealed class RoutingState : IDisposable
         try
         {
             candidate = _factory.Create(Options.DefaultName);
+            _validator.LogWarnings(candidate);
             errors = _validator.Collect(candidate);
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or OptionsValidationException)
