@@ -1,6 +1,5 @@
 using DualCluster.Routing;
 using DualCluster.Testing;
-using DualCluster.Tests.Consuming;
 using DualCluster.Tests.Fakes;
 using DualCluster.Transport;
 using Microsoft.Extensions.Configuration;
