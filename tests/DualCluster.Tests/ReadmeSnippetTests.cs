@@ -24,6 +24,19 @@ public sealed class ReadmeSnippetTests
     }
 
     [Fact]
+    public void Readme_endpoints_say_TLS_by_their_scheme_as_the_key_table_does()
+    {
+        // Issue 18, finding 7: the scheme of Endpoint decides TLS and wins over Tls; examples write https:// instead.
+        var readme = RepositoryFiles.Read("README.md");
+        var examples = readme.Split('\n').Where(l => l.Contains("\"Endpoint\"", StringComparison.Ordinal)).ToList();
+
+        Assert.NotEmpty(examples);
+        Assert.All(examples, l => Assert.Matches("\"Endpoint\": \"https?://", l));
+        Assert.DoesNotContain("\"Tls\": true", readme, StringComparison.Ordinal);
+        Assert.Contains("a scheme decides TLS and wins over `Tls`", readme, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_readme_worker_names_its_packages_and_using_lines()
     {
         var sample = RepositoryFiles.Read("samples/ReadmeWorker/Program.cs");
