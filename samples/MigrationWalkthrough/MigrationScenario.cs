@@ -40,7 +40,7 @@ internal sealed record ScenarioOptions
 /// </summary>
 internal sealed class MigrationScenario(ScenarioOptions options)
 {
-    public Task<RehearsalResult> RunAsync(Action<RehearsalStepReport>? onStep = null, CancellationToken cancellationToken = default)
+    public Task<RehearsalResult> RunAsync(Action<RehearsalStepReport>? onStep = null, Action<RehearsalProgress>? onProgress = null, CancellationToken cancellationToken = default)
     {
         var rehearsal = new RehearsalOptions
         {
@@ -52,6 +52,7 @@ internal sealed class MigrationScenario(ScenarioOptions options)
             StepTimeout = TimeSpan.FromMinutes(5),
             KeepEffectHistory = options.History ? true : null,
             Clusters = options.Wire ? new RocketMQRehearsalClusters() : null,
+            OnProgress = onProgress,
         };
         foreach (var fault in options.Faults ?? [RehearsalFault.AckLost(options.AckLoss), RehearsalFault.SendTimeoutAfterStore(3)])
         {

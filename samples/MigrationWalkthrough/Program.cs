@@ -72,9 +72,11 @@ for (var i = 0; i < args.Length; i++)
             i++;
             break;
         case "--help" or "-h":
-            Console.WriteLine("usage: MigrationWalkthrough [--messages N (>= 5, default 20000)] [--seed S] [--faults LIST|all|none] [--rate MSG_PER_S (0 = max)]");
-            Console.WriteLine("                           [--plan five|rollbacks|producers-first|leave-old-with-backlog] [--no-guard] [--history] [--wire] [--json]");
-            Console.WriteLine($"faults: {string.Join(", ", RehearsalFault.Names)}");
+            foreach (var line in Help.Lines())
+            {
+                Console.WriteLine(line);
+            }
+
             return 0;
         default:
             Console.Error.WriteLine($"unknown or incomplete argument '{args[i]}'; try --help");
@@ -84,60 +86,70 @@ for (var i = 0; i < args.Length; i++)
 
 var faults = options.Faults is null ? "ack-lost, send-timeout-after-store" : options.Faults.Count == 0 ? "none" : string.Join(", ", options.Faults.Select(f => f.Name));
 var clusters = options.Wire ? new RocketMQRehearsalClusters().Description : "two in-memory brokers";
-var live = !json && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+var interactive = !json && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 var scenario = new MigrationScenario(options);
-RehearsalResult result;
-if (live)
+var screen = new object();
+var progressShown = false;
+var guardExplained = false;
+if (!json)
 {
-    var table = new Table().Border(TableBorder.Rounded).Title($"[bold]DualCluster migration walkthrough[/] — {options.Messages:N0} messages, seed {options.Seed}, faults: {Markup.Escape(faults)}; clusters: {Markup.Escape(clusters)}");
-    foreach (var column in new[] { "step", "settings", "sent old/new", "handled old/new", "outstanding", "dupes skipped / dup effects", "backlog old/new", "producers on New", "consumers old/new", "rejected reloads" })
+    foreach (var line in StepBlock.Header(options, faults, clusters))
     {
-        table.AddColumn(column);
+        Console.WriteLine(line);
     }
-
-    result = await AnsiConsole.Live(table).StartAsync(async ctx =>
-    {
-        var r = await scenario.RunAsync(step =>
-        {
-            table.AddRow(
-                $"{step.Step.Label}. {Markup.Escape(step.Step.Title)}" + (step.Applied ? "" : "\n[red]rejected by the guard[/]")
-                    + string.Concat(step.Faults.Select(f => $"\n[yellow]{Markup.Escape(f)}[/]")),
-                Markup.Escape(step.Step.Settings),
-                $"{step.SentOld:N0} / {step.SentNew:N0}",
-                $"{step.HandledOld:N0} / {step.HandledNew:N0}",
-                $"{step.Outstanding:N0}",
-                $"{step.DuplicatesSuppressed:N0} / {step.DuplicateEffects:N0}",
-                $"{step.BacklogOld:N0} / {step.BacklogNew:N0}",
-                $"{step.ProducersOnNew}",
-                $"{step.ConsumersReadingOld} / {step.ConsumersReadingNew}",
-                $"{step.RejectedReloads}");
-            ctx.Refresh();
-        });
-        return r;
-    });
 }
-else
-{
-    if (!json)
-    {
-        Console.WriteLine($"DualCluster migration walkthrough: {options.Messages} messages, seed {options.Seed}, faults: {faults}; clusters: {clusters}");
-    }
 
-    result = await scenario.RunAsync(step =>
+var result = await scenario.RunAsync(
+    step =>
     {
-        if (!json)
+        if (json)
         {
-            Console.WriteLine(
-                $"step {step.Step.Label}: {step.Step.Title} [{step.Step.Settings}]{(step.Applied ? "" : " REJECTED by the guard")} ledger: sent old/new {step.SentOld}/{step.SentNew}, " +
-                $"send failures {step.SendFailures}, handled old/new {step.HandledOld}/{step.HandledNew}, outstanding {step.Outstanding}, duplicates skipped {step.DuplicatesSuppressed}, " +
-                $"duplicate effects {step.DuplicateEffects}; backlog old/new {step.BacklogOld}/{step.BacklogNew}, producers on New {step.ProducersOnNew}, " +
-                $"consumers reading old/new {step.ConsumersReadingOld}/{step.ConsumersReadingNew}, draining {step.Draining}, rejected reloads {step.RejectedReloads}");
-            foreach (var fault in step.Faults)
+            return;
+        }
+
+        lock (screen)
+        {
+            if (progressShown)
             {
-                Console.WriteLine($"    {fault}");
+                Console.Write("\r" + new string(' ', StepBlock.Width - 1) + "\r");
+                progressShown = false;
+            }
+
+            if (!guardExplained && options.SafeOrderGuard && step.RejectedReloads > 0)
+            {
+                // A passing run shows rejected reloads: say at once that they are the deliberate unsafe demo.
+                guardExplained = true;
+                Console.WriteLine();
+                foreach (var line in StepBlock.GuardDemo(null))
+                {
+                    Console.WriteLine(line);
+                }
+            }
+
+            foreach (var line in StepBlock.Render(step))
+            {
+                Console.WriteLine(line);
             }
         }
-    });
+    },
+    onProgress: interactive
+        ? progress =>
+        {
+            lock (screen)
+            {
+                // Rewritten in place, one line, so the blocks above stay readable.
+                Console.Write("\r" + StepBlock.Progress(progress).PadRight(StepBlock.Width - 1));
+                progressShown = true;
+            }
+        }
+        : null);
+lock (screen)
+{
+    if (progressShown)
+    {
+        Console.Write("\r" + new string(' ', StepBlock.Width - 1) + "\r");
+        progressShown = false;
+    }
 }
 
 GC.Collect();
@@ -174,13 +186,20 @@ if (json)
 }
 else
 {
+    Console.WriteLine();
     if (result.RejectionExample is not null)
     {
-        Console.WriteLine($"guard: {result.RejectionExample}");
+        foreach (var line in StepBlock.Field("guard", $"{result.RejectedReloads} reloads rejected, all by the deliberate unsafe demo: {result.RejectionExample}"))
+        {
+            Console.WriteLine(line);
+        }
     }
 
-    Console.WriteLine($"ledger: sent {result.Sent}, send failures {result.SendFailures} (reported to the application), handled {result.HandledUnique} " +
-        $"(of which {result.HandledAfterFailedSend} after a failed send), duplicates skipped {result.DuplicatesSuppressed}, dead-lettered {result.DeadLettered}, rejected reloads {result.RejectedReloads}");
+    foreach (var line in StepBlock.Field("ledger", $"sent {result.Sent}, send failures {result.SendFailures} (reported to the application), handled {result.HandledUnique} " +
+        $"(of which {result.HandledAfterFailedSend} after a failed send), duplicates skipped {result.DuplicatesSuppressed}, dead-lettered {result.DeadLettered}, rejected reloads {result.RejectedReloads}"))
+    {
+        Console.WriteLine(line);
+    }
     Console.WriteLine($"lost: {result.Lost}");
     Console.WriteLine($"duplicateEffects: {result.DuplicateEffects}");
     foreach (var entry in result.LostMessages)
@@ -193,8 +212,11 @@ else
         Console.WriteLine($"  duplicated #{entry.Sequence} key {entry.IdempotencyKey} ({entry.Effects} effects){(entry.History.Count == 0 ? "" : ": " + string.Join("; ", entry.History))}");
     }
 
-    Console.WriteLine($"figures: {result.MessagesPerSecond:F0} msg/s over {result.Elapsed.TotalSeconds:F1} s, p99 end-to-end {result.EndToEndLatency.P99.TotalMilliseconds:F1} ms, " +
-        $"p99 handler {result.HandlerLatency.P99.TotalMilliseconds:F2} ms, managed memory {managedMb:F0} MB, working set {workingSetMb:F0} MB");
+    foreach (var line in StepBlock.Field("figures", string.Create(CultureInfo.InvariantCulture, $"{result.MessagesPerSecond:F0} msg/s over {result.Elapsed.TotalSeconds:F1} s, p99 end-to-end {result.EndToEndLatency.P99.TotalMilliseconds:F1} ms, ") +
+        string.Create(CultureInfo.InvariantCulture, $"p99 handler {result.HandlerLatency.P99.TotalMilliseconds:F2} ms, managed memory {managedMb:F0} MB, working set {workingSetMb:F0} MB")))
+    {
+        Console.WriteLine(line);
+    }
     Console.WriteLine($"verdict: {(result.Passed ? "PASS — nothing lost, nothing processed twice" : "FAIL")}");
 }
 

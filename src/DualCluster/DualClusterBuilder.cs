@@ -86,7 +86,7 @@ public sealed class DualClusterBuilder
             throw new ArgumentException($"A consumer of topic '{topic}' in group '{group}' is already registered.", nameof(group));
         }
 
-        var registration = new ConsumerSlot(new ConsumerRegistration(subscription, handle, options.KeySelector));
+        var registration = new ConsumerSlot(new ConsumerRegistration(subscription, handle, options.KeySelector, options.OnDeadLetter));
         Services.AddSingleton(registration);
         // One hosted service starts and stops every registration concurrently (see ConsumerHost).
         Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ConsumerHost>());

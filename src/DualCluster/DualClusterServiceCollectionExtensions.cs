@@ -27,8 +27,12 @@ public static class DualClusterServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         var builder = AddCore(services);
-        services.AddOptions<DualClusterOptions>().Bind(configuration);
-        services.AddOptions<DualClusterOptions>(DualClusterOptionsValidator.StartupCheckName).Configure(o => configuration.Bind(o));
+        // Bound through the check, so a value the binder cannot convert is an OptionsValidationException naming the key
+        // and the fix (at start as on reload), and a missing section or an unknown key is logged as a warning.
+        services.AddOptions<DualClusterOptions>().Configure(o => DualClusterConfigurationCheck.Bind(configuration, o, Options.DefaultName));
+        services.AddSingleton<IOptionsChangeTokenSource<DualClusterOptions>>(new ConfigurationChangeTokenSource<DualClusterOptions>(Options.DefaultName, configuration));
+        services.AddOptions<DualClusterOptions>(DualClusterOptionsValidator.StartupCheckName).Configure(o => DualClusterConfigurationCheck.Bind(configuration, o, DualClusterOptionsValidator.StartupCheckName));
+        services.AddSingleton(new DualClusterConfigurationCheck(configuration));
         return builder;
     }
 

@@ -89,6 +89,12 @@ public sealed class RehearsalOptions
     /// <summary>The topic (default <c>rehearsal</c>). The consumer group gets a unique name per run.</summary>
     public string Topic { get; set; } = "rehearsal";
 
+    /// <summary>Called every <see cref="ProgressInterval"/> while the traffic runs (on a timer thread; it must not throw), e.g. to show progress within a step.</summary>
+    public Action<RehearsalProgress>? OnProgress { get; set; }
+
+    /// <summary>How often <see cref="OnProgress"/> is called (default 250 ms).</summary>
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Longest wait for one expected state (every node applied a reload, the fleet settled…); default 90 s.</summary>
     public TimeSpan StepTimeout { get; set; } = TimeSpan.FromSeconds(90);
 

@@ -158,6 +158,9 @@ internal sealed class RehearsalRun : IAsyncDisposable
             }
 
             traffic = Task.WhenAll(LiveNodes.Where(n => !n.IsConsumer).Select(n => n.RunTrafficAsync(Options.ProducerConcurrency, stop.Token)));
+            using var progress = Options.OnProgress is { } onProgress
+                ? new Timer(_ => onProgress(new RehearsalProgress(plan[Math.Clamp(Volatile.Read(ref _stepIndex), 0, plan.Count - 1)], Ledger.Sent, Ledger.HandledUnique, Options.Messages, clock.Elapsed)), null, Options.ProgressInterval, Options.ProgressInterval)
+                : null;
             for (var i = 0; i < plan.Count; i++)
             {
                 if (i > 0)

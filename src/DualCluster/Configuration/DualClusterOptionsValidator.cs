@@ -1,5 +1,7 @@
 using DualCluster.Routing;
 using DualCluster.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace DualCluster.Configuration;
@@ -9,10 +11,15 @@ namespace DualCluster.Configuration;
 /// the registered transport factories) and, unless switched off, the <see cref="SafeOrderGuard"/>.
 /// Runs at start (<c>ValidateOnStart</c>) and on every reload.
 /// </summary>
-internal sealed class DualClusterOptionsValidator(IEnumerable<IClusterTransportFactory> factories, TransportOverrides transportOverrides)
+internal sealed class DualClusterOptionsValidator(
+    IEnumerable<IClusterTransportFactory> factories,
+    TransportOverrides transportOverrides,
+    ILoggerFactory? loggerFactory = null,
+    DualClusterConfigurationCheck? configurationCheck = null)
     : IValidateOptions<DualClusterOptions>
 {
     private readonly IClusterTransportFactory[] _factories = [.. factories];
+    private readonly ILogger _logger = loggerFactory?.CreateLogger("DualCluster.Configuration") ?? (ILogger)NullLogger.Instance;
 
     /// <summary>
     /// The options name validated by the options system (<c>ValidateOnStart</c>). It is bound to the same
@@ -28,9 +35,48 @@ internal sealed class DualClusterOptionsValidator(IEnumerable<IClusterTransportF
             return ValidateOptionsResult.Skip;
         }
 
+        LogWarnings(options);
         var errors = Collect(options);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    /// <summary>
+    /// Logs what does not stop the node but is probably not what the operator meant (event 1008): a missing section, an
+    /// unknown key, cluster settings that a transport supplied in code makes unused and unchecked. At start and on reload.
+    /// </summary>
+    public void LogWarnings(DualClusterOptions options)
+    {
+        foreach (var warning in Warnings(options))
+        {
+            RoutingLog.ConfigurationWarning(_logger, warning);
+        }
+    }
+
+    /// <summary>The warnings <see cref="LogWarnings"/> logs.</summary>
+    public List<string> Warnings(DualClusterOptions options)
+    {
+        var warnings = configurationCheck?.Warnings() ?? [];
+        foreach (var role in new[] { ClusterRole.Old, ClusterRole.New })
+        {
+            var cluster = options.Clusters[role];
+            var protocol = cluster?.Protocol?.Trim();
+            if (!transportOverrides.Has(role) || string.IsNullOrEmpty(protocol) || FindFactory(protocol) is not null
+                || string.Equals(protocol, "InMemory", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            warnings.Add($"DualCluster:Clusters:{role} (Protocol '{protocol}') is neither used nor checked here: a transport supplied in code "
+                + $"(UseInMemoryBrokers or UseTransport) serves {role}, and no registered transport serves '{protocol}'. In production these "
+                + "settings must pass the transport's checks; register it in the test too (for example .UseRocketMQ()) and they are "
+                + "checked exactly as in production.");
+        }
+
+        return warnings;
+    }
+
+    private IClusterTransportFactory? FindFactory(string protocol) =>
+        Array.Find(_factories, f => string.Equals(f.Protocol, protocol.Trim(), StringComparison.OrdinalIgnoreCase));
 
     public List<string> Collect(DualClusterOptions options)
     {
@@ -139,6 +185,14 @@ internal sealed class DualClusterOptionsValidator(IEnumerable<IClusterTransportF
         var key = $"DualCluster:Clusters:{role}";
         if (transportOverrides.Has(role))
         {
+            // A transport supplied in code serves this role (tests). The configured section is still checked the way
+            // production checks it when its protocol's transport is registered, so a test cannot pass on settings that
+            // would stop the host in production; otherwise LogWarnings says it is unchecked.
+            if (cluster?.Protocol is { } configured && !string.IsNullOrWhiteSpace(configured) && FindFactory(configured) is { } registered)
+            {
+                errors.AddRange(registered.Validate(role, cluster));
+            }
+
             return;
         }
 
@@ -152,7 +206,7 @@ internal sealed class DualClusterOptionsValidator(IEnumerable<IClusterTransportF
             return;
         }
 
-        var factory = Array.Find(_factories, f => string.Equals(f.Protocol, cluster.Protocol.Trim(), StringComparison.OrdinalIgnoreCase));
+        var factory = FindFactory(cluster.Protocol);
         if (factory is null)
         {
             var known = _factories.Length == 0 ? "none is registered" : "registered: " + string.Join(", ", _factories.Select(f => f.Protocol));

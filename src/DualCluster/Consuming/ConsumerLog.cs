@@ -22,6 +22,15 @@ internal static partial class ConsumerLog
     [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "Group {Group}: key {IdempotencyKey} arrived again from {Cluster} (message {MessageId}) with a different body than when it was first processed; it is not processed again — check the producer's key scheme")]
     public static partial void PayloadMismatch(ILogger logger, string group, string idempotencyKey, ClusterRole cluster, string messageId);
 
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Error, Message = "Dead-lettered: group {Group}, topic {Topic}, key {IdempotencyKey}, message {MessageId} from {Cluster} was not processed on its last delivery attempt ({Attempt} of {MaxAttempts}) and goes to the dead-letter queue %DLQ%{Group}: {Reason}")]
+    public static partial void DeadLettered(ILogger logger, string group, string topic, string idempotencyKey, string messageId, ClusterRole cluster, int attempt, int maxAttempts, string reason);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Handler failed for group {Group}, key {IdempotencyKey} from {Cluster} on its last delivery attempt ({Attempt} of {MaxAttempts}); the message is not redelivered: it goes to the dead-letter queue")]
+    public static partial void HandlerFailedLastAttempt(ILogger logger, Exception exception, string group, string idempotencyKey, ClusterRole cluster, int attempt, int maxAttempts);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Error, Message = "Consumer {Group}/{Topic}: the OnDeadLetter callback failed for key {IdempotencyKey}; the message still goes to the dead-letter queue")]
+    public static partial void DeadLetterCallbackFailed(ILogger logger, Exception exception, string group, string topic, string idempotencyKey);
+
     [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "Consumer {Group}/{Topic} started reading {Cluster}")]
     public static partial void Started(ILogger logger, string group, string topic, ClusterRole cluster);
 

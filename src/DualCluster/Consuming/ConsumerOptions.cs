@@ -20,4 +20,11 @@ public sealed class ConsumerOptions
     /// (sent by a producer that does not use DualCluster); return null to fall back to the message id.
     /// </summary>
     public Func<ReceivedMessage, string?>? KeySelector { get; set; }
+
+    /// <summary>
+    /// Called when a message's last delivery attempt (<see cref="MaxDeliveryAttempts"/>) was not processed, before it is
+    /// handed back to the broker, which moves it to the group's dead-letter queue (<c>%DLQ%{group}</c>). Use it to park
+    /// the message in the application's own store or to alert. Optional; an exception it throws is logged and ignored.
+    /// </summary>
+    public Func<DeadLetteredMessage, CancellationToken, Task>? OnDeadLetter { get; set; }
 }

@@ -6,4 +6,5 @@ namespace DualCluster.Consuming;
 internal sealed record ConsumerRegistration(
     ConsumerSubscription Subscription,
     Func<IServiceProvider, MessageContext, CancellationToken, Task> Handle,
-    Func<ReceivedMessage, string?>? KeySelector);
+    Func<ReceivedMessage, string?>? KeySelector,
+    Func<DeadLetteredMessage, CancellationToken, Task>? OnDeadLetter = null);

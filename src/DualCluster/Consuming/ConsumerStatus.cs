@@ -19,4 +19,8 @@ public sealed record ConsumerStatus(
     ClusterSet Draining,
     ConsumerPhase Phase,
     BacklogReport? LastBacklog,
-    string? LastError);
+    string? LastError)
+{
+    /// <summary>The last message this registration let go to the dead-letter queue since start, if any.</summary>
+    public DeadLetteredMessage? LastDeadLetter { get; init; }
+}

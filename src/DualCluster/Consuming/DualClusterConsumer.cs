@@ -41,6 +41,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
     private readonly InFlightRuns _runs = new();
     private ClusterSet _draining;
     private ConsumerStatus _status;
+    private DeadLetteredMessage? _lastDeadLetter;
     private ITimer? _recheck;
     private Task? _loop;
     private int _disposed;
@@ -410,18 +411,77 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
         _runs.Enter();
         try
         {
-            return await _gate.RunAsync(
+            var lastAttempt = message.DeliveryAttempt >= Subscription.MaxDeliveryAttempts;
+            string? handledKey = null;
+            Exception? failure = null;
+            var outcome = await _gate.RunAsync(
                 message,
                 Subscription.Group,
                 _routing.Current.Options.Idempotency,
                 _registration.KeySelector,
-                (key, token, ct) => InvokeHandlerAsync(message, key, token, ct),
+                lastAttempt
+                    ? async (key, token, ct) =>
+                    {
+                        handledKey = key;
+                        try
+                        {
+                            await InvokeHandlerAsync(message, key, token, ct).ConfigureAwait(false);
+                        }
+                        catch (Exception ex)
+                        {
+                            failure = ex;
+                            throw;
+                        }
+                    }
+                    : (key, token, ct) => InvokeHandlerAsync(message, key, token, ct),
                 cancellationToken,
-                Subscription.InvisibleDuration / 2).ConfigureAwait(false);
+                Subscription.InvisibleDuration / 2,
+                Subscription.MaxDeliveryAttempts).ConfigureAwait(false);
+            if (lastAttempt && !outcome.Acknowledge)
+            {
+                await DeadLetteredAsync(message, handledKey, failure, cancellationToken).ConfigureAwait(false);
+            }
+
+            return outcome;
         }
         finally
         {
             _runs.Exit();
+        }
+    }
+
+    /// <summary>
+    /// The last delivery attempt was not processed: the broker moves the message to the dead-letter queue. Says so in the
+    /// log, the metric and the status, and lets the application observe it while the message is still in hand.
+    /// </summary>
+    private async Task DeadLetteredAsync(ReceivedMessage message, string? key, Exception? failure, CancellationToken cancellationToken)
+    {
+        key ??= message.IdempotencyKey ?? _registration.KeySelector?.Invoke(message) ?? message.MessageId;
+        var reason = failure is not null ? $"{failure.GetType().Name}: {failure.Message}"
+            : cancellationToken.IsCancellationRequested ? "the consumer was stopping"
+            : "the handler did not run: the key was held by another node or the idempotency store was unreachable";
+        var deadLetter = new DeadLetteredMessage(Subscription.Group, Subscription.Topic, message.Cluster, message.MessageId, key, message.DeliveryAttempt, reason, _time.GetUtcNow())
+        {
+            Message = message,
+        };
+        _metrics.DeadLettered.Add(1, DualClusterMetrics.Cluster(message.Cluster), DualClusterMetrics.Group(Subscription.Group), DualClusterMetrics.Topic(Subscription.Topic));
+        ConsumerLog.DeadLettered(_logger, Subscription.Group, Subscription.Topic, key, message.MessageId, message.Cluster, message.DeliveryAttempt, Subscription.MaxDeliveryAttempts, reason);
+        lock (_statusGate)
+        {
+            _lastDeadLetter = deadLetter;
+            _status = _status with { LastDeadLetter = deadLetter };
+        }
+
+        if (_registration.OnDeadLetter is { } observe)
+        {
+            try
+            {
+                await observe(deadLetter, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                ConsumerLog.DeadLetterCallbackFailed(_logger, ex, Subscription.Group, Subscription.Topic, key);
+            }
         }
     }
 
@@ -482,7 +542,10 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
         lock (_statusGate)
         {
             status = _status = new ConsumerStatus(
-                Subscription.Group, Subscription.Topic, _routing.Current.Plan.ConsumerTargets, reading, _draining, phase, backlog ?? _status.LastBacklog, error);
+                Subscription.Group, Subscription.Topic, _routing.Current.Plan.ConsumerTargets, reading, _draining, phase, backlog ?? _status.LastBacklog, error)
+            {
+                LastDeadLetter = _lastDeadLetter,
+            };
         }
 
         if (Reconciled is { } subscribers)

@@ -36,12 +36,13 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         Func<ReceivedMessage, string?>? keySelector,
         Func<string, long, CancellationToken, Task> handle,
         CancellationToken cancellationToken,
-        TimeSpan? maxHold = null)
+        TimeSpan? maxHold = null,
+        int maxDeliveryAttempts = int.MaxValue)
     {
         _runs.Enter();
         try
         {
-            return await RunCoreAsync(message, group, options, keySelector, handle, maxHold ?? options.StoreOutageHold, cancellationToken).ConfigureAwait(false);
+            return await RunCoreAsync(message, group, options, keySelector, handle, maxHold ?? options.StoreOutageHold, maxDeliveryAttempts, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -56,6 +57,7 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         Func<ReceivedMessage, string?>? keySelector,
         Func<string, long, CancellationToken, Task> handle,
         TimeSpan maxHold,
+        int maxDeliveryAttempts,
         CancellationToken cancellationToken)
     {
         var key = message.IdempotencyKey ?? keySelector?.Invoke(message) ?? message.MessageId;
@@ -63,7 +65,7 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         var groupTag = DualClusterMetrics.Group(group);
         if (!options.Enabled)
         {
-            return await HandleAsync(key, 0, message, group, handle, cancellationToken).ConfigureAwait(false);
+            return await HandleAsync(key, 0, message, group, handle, maxDeliveryAttempts, cancellationToken).ConfigureAwait(false);
         }
 
         var storeKey = group + ":" + key;
@@ -104,7 +106,7 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
 
         // The lease is renewed while the handler runs and while its completion is retried.
         using var hold = _leases.Hold(storeKey, claim.Value.FencingToken, options.Lease, group);
-        var outcome = await HandleAsync(key, claim.Value.FencingToken, message, group, handle, cancellationToken).ConfigureAwait(false);
+        var outcome = await HandleAsync(key, claim.Value.FencingToken, message, group, handle, maxDeliveryAttempts, cancellationToken).ConfigureAwait(false);
         if (!outcome.Acknowledge)
         {
             hold.Dispose();
@@ -255,6 +257,7 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
         ReceivedMessage message,
         string group,
         Func<string, long, CancellationToken, Task> handle,
+        int maxDeliveryAttempts,
         CancellationToken cancellationToken)
     {
         var timed = metrics.HandleDuration.Enabled;
@@ -277,7 +280,15 @@ internal sealed class IdempotencyGate(IIdempotencyStore store, DualClusterMetric
             if (!cancellationToken.IsCancellationRequested)
             {
                 metrics.HandlerFailures.Add(1, cluster, DualClusterMetrics.Group(group));
-                ConsumerLog.HandlerFailed(logger, ex, group, key, message.Cluster, message.DeliveryAttempt);
+                if (message.DeliveryAttempt >= maxDeliveryAttempts)
+                {
+                    // Not "will be redelivered": the broker dead-letters it (the consumer reports that).
+                    ConsumerLog.HandlerFailedLastAttempt(logger, ex, group, key, message.Cluster, message.DeliveryAttempt, maxDeliveryAttempts);
+                }
+                else
+                {
+                    ConsumerLog.HandlerFailed(logger, ex, group, key, message.Cluster, message.DeliveryAttempt);
+                }
             }
 
             return ConsumeOutcome.Retry();

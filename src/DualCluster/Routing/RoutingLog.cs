@@ -22,6 +22,9 @@ internal static partial class RoutingLog
     [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "DualCluster:NodeId changed to '{NewNodeId}'; the node keeps id '{NodeId}' until a restart")]
     public static partial void NodeIdChangeIgnored(ILogger logger, string nodeId, string newNodeId);
 
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "DualCluster configuration: {Warning}")]
+    public static partial void ConfigurationWarning(ILogger logger, string warning);
+
     [LoggerMessage(EventId = 1007, Level = LogLevel.Error, Message = "A routing change subscriber failed on node {NodeId} (version {Version}); the change stays applied")]
     public static partial void SubscriberFailed(ILogger logger, Exception exception, string nodeId, long version);
 }

@@ -154,6 +154,7 @@ internal sealed class RoutingState : IDisposable
         try
         {
             candidate = _factory.Create(Options.DefaultName);
+            _validator.LogWarnings(candidate);
             errors = _validator.Collect(candidate);
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or OptionsValidationException)
@@ -260,4 +261,13 @@ internal sealed class RoutingState : IDisposable
 /// <summary>A reload that was refused, and why.</summary>
 /// <param name="At">When it was refused.</param>
 /// <param name="Errors">One message per violated rule.</param>
-public sealed record RejectedReload(DateTimeOffset At, IReadOnlyList<string> Errors);
+public sealed record RejectedReload(DateTimeOffset At, IReadOnlyList<string> Errors)
+{
+    /// <summary>Prints the errors themselves, not the list's type name.</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("At = ").Append(At.ToString("O", System.Globalization.CultureInfo.InvariantCulture))
+            .Append(", Errors = [").AppendJoin("; ", Errors).Append(']');
+        return true;
+    }
+}

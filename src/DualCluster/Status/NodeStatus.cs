@@ -29,4 +29,13 @@ public sealed record NodeStatus(
 
     /// <summary>True while any consumer drains a cluster before leaving it.</summary>
     public bool IsDraining => Consumers.Any(c => c.Phase == ConsumerPhase.Draining);
+
+    /// <summary>Prints the consumers and warnings themselves, not the lists' type names.</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append(System.Globalization.CultureInfo.InvariantCulture, $"NodeId = {NodeId}, Bucket = {Bucket}, ProducerTarget = {ProducerTarget}, Mirror = {Mirror}, ConsumerTargets = {ConsumerTargets}, ")
+            .Append(System.Globalization.CultureInfo.InvariantCulture, $"RoutingVersion = {RoutingVersion}, RejectedReloads = {RejectedReloads}, LastRejectedReload = {LastRejectedReload}, ")
+            .Append("Consumers = [").AppendJoin(", ", Consumers).Append("], Warnings = [").AppendJoin("; ", Warnings).Append(System.Globalization.CultureInfo.InvariantCulture, $"], IsDraining = {IsDraining}");
+        return true;
+    }
 }

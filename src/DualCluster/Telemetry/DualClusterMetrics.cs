@@ -26,6 +26,7 @@ internal sealed class DualClusterMetrics : IDisposable
         Consumed = _meter.CreateCounter<long>("dualcluster.messages.consumed", "{message}", "Messages whose handler completed, per cluster.");
         Duplicates = _meter.CreateCounter<long>("dualcluster.messages.duplicates", "{message}", "Deliveries skipped because the key was already processed.");
         HandlerFailures = _meter.CreateCounter<long>("dualcluster.messages.handler_failures", "{message}", "Handler exceptions (message left for redelivery).");
+        DeadLettered = _meter.CreateCounter<long>("dualcluster.messages.dead_lettered", "{message}", "Messages whose last delivery attempt was not processed: the broker moves them to the group's dead-letter queue.");
         Postponed = _meter.CreateCounter<long>("dualcluster.messages.postponed", "{message}", "Deliveries not processed because another node held the key or the store was unreachable.");
         PayloadMismatches = _meter.CreateCounter<long>("dualcluster.idempotency.payload_mismatches", "{message}", "Deliveries whose key was processed before with a different body.");
         StoreErrors = _meter.CreateCounter<long>("dualcluster.idempotency.store_errors", "{error}", "Idempotency store calls that failed.");
@@ -49,6 +50,8 @@ internal sealed class DualClusterMetrics : IDisposable
     public Counter<long> HandlerFailures { get; }
 
     public Counter<long> Postponed { get; }
+
+    public Counter<long> DeadLettered { get; }
 
     public Counter<long> StoreErrors { get; }
 
