@@ -63,8 +63,9 @@ public sealed class IdempotencyGateTests
         var store = new FlakyStore(new InMemoryIdempotencyStore(time), failures: 3);
         var gate = new IdempotencyGate(store, new DualClusterMetrics(), NullLogger.Instance, time);
         var handled = 0;
+        var options = new IdempotencyOptions { StoreOutageHold = TimeSpan.FromSeconds(10) };
 
-        var run = gate.RunAsync(Message("k3"), "g", Options, null, (_, _, _) => { handled++; return Task.CompletedTask; }, CancellationToken.None).AsTask();
+        var run = gate.RunAsync(Message("k3"), "g", options, null, (_, _, _) => { handled++; return Task.CompletedTask; }, CancellationToken.None).AsTask();
         await DriveAsync(time, run);
 
         Assert.Equal(ConsumeOutcome.Ack, await run.WaitAsync(Wait));
