@@ -93,24 +93,8 @@ internal sealed class GrpcBacklogProbe(GrpcConnection connection) : IBacklogProb
     private BacklogReport Unknown(string group, string topic, string method) => BacklogReport.Unknown(
         $"{Role}: this RocketMQ 5.x server does not implement {method} (Apache proxies do not), so the backlog of {group}/{topic} is unknown; check the console's consumer-group lag.");
 
-    private async Task<TopicRoute> QueryRouteAsync(string topic, CancellationToken cancellationToken)
-    {
-        var request = new QueryRouteRequest { Topic = connection.Resource(topic), Endpoints = Options.AccessPoint.ToProto() };
-        QueryRouteResponse response;
-        try
-        {
-            response = await connection.Client(Options.AccessPoint)
-                .QueryRouteAsync(request, connection.CallOptions(_clientId, Options.RequestTimeout, cancellationToken))
-                .ConfigureAwait(false);
-        }
-        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw GrpcErrors.FromRpc(Role, ex, $"QueryRoute of topic '{topic}'", Options.AccessPoint);
-        }
-
-        GrpcErrors.ThrowIfNotOk(Role, response.Status, $"QueryRoute of topic '{topic}'", topic);
-        return new TopicRoute(topic, response.MessageQueues, Options.AccessPoint.Tls);
-    }
+    private Task<TopicRoute> QueryRouteAsync(string topic, CancellationToken cancellationToken) =>
+        connection.QueryRouteAsync(_clientId, topic, cancellationToken);
 
     private async Task<(bool Unimplemented, Apache.Rocketmq.V2.Status? Status, long Offset)> CallAsync<TResponse>(
         GrpcEndpoint endpoint,

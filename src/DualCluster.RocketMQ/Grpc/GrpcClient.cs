@@ -226,25 +226,7 @@ internal abstract class GrpcClient : IAsyncDisposable
 
     private async Task<TopicRoute> QueryRouteAsync(string topic, CancellationToken cancellationToken)
     {
-        var request = new QueryRouteRequest { Topic = Connection.Resource(topic), Endpoints = Options.AccessPoint.ToProto() };
-        QueryRouteResponse response;
-        try
-        {
-            response = await Connection.Client(Options.AccessPoint)
-                .QueryRouteAsync(request, Connection.CallOptions(ClientId, Options.RequestTimeout, cancellationToken))
-                .ConfigureAwait(false);
-        }
-        catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException("QueryRoute cancelled.", ex, cancellationToken);
-        }
-        catch (RpcException ex)
-        {
-            throw GrpcErrors.FromRpc(Role, ex, $"QueryRoute of topic '{topic}'", Options.AccessPoint);
-        }
-
-        GrpcErrors.ThrowIfNotOk(Role, response.Status, $"QueryRoute of topic '{topic}'", topic);
-        var route = new TopicRoute(topic, response.MessageQueues, Options.AccessPoint.Tls);
+        var route = await Connection.QueryRouteAsync(ClientId, topic, cancellationToken).ConfigureAwait(false);
         if (route.Endpoints.Count == 0)
         {
             throw new ClusterTransportException(Role, GrpcErrors.Name(Code.TopicNotFound), false,

@@ -49,6 +49,34 @@ internal sealed class GrpcConnection : IDisposable
         }, (self: this, endpoint)).Client;
     }
 
+    /// <summary>
+    /// QueryRoute of <paramref name="topic"/> at the access point. A cancelled token surfaces as
+    /// <see cref="OperationCanceledException"/>; a refusal as <see cref="Transport.ClusterTransportException"/>, with
+    /// <see cref="Transport.ClusterTransportException.MissingTopic"/> on TOPIC_NOT_FOUND.
+    /// </summary>
+    public async Task<TopicRoute> QueryRouteAsync(string clientId, string topic, CancellationToken cancellationToken)
+    {
+        var request = new QueryRouteRequest { Topic = Resource(topic), Endpoints = Options.AccessPoint.ToProto() };
+        QueryRouteResponse response;
+        try
+        {
+            response = await Client(Options.AccessPoint)
+                .QueryRouteAsync(request, CallOptions(clientId, Options.RequestTimeout, cancellationToken))
+                .ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("QueryRoute cancelled.", ex, cancellationToken);
+        }
+        catch (RpcException ex)
+        {
+            throw GrpcErrors.FromRpc(Role, ex, $"QueryRoute of topic '{topic}'", Options.AccessPoint);
+        }
+
+        GrpcErrors.ThrowIfNotOk(Role, response.Status, $"QueryRoute of topic '{topic}'", topic);
+        return new TopicRoute(topic, response.MessageQueues, Options.AccessPoint.Tls);
+    }
+
     /// <summary>Call options with fresh headers, a deadline of <paramref name="timeout"/> and the token.</summary>
     public CallOptions CallOptions(string clientId, TimeSpan? timeout, CancellationToken cancellationToken) =>
         new(Headers(clientId), timeout is { } t ? DateTime.UtcNow + t : null, cancellationToken);

@@ -2,6 +2,7 @@ using DualCluster.Consuming;
 using DualCluster.Idempotency;
 using DualCluster.Routing;
 using DualCluster.Tests.Fakes;
+using static DualCluster.Tests.Fakes.ConsumerHarness;
 using DualCluster.Transport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -14,35 +15,12 @@ public sealed class ConsumerFacadeTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
-    private static string NodeInBucket(Func<int, bool> predicate) =>
-        Enumerable.Range(0, 10_000).Select(i => $"node-{i}").First(id => predicate(NodeBucket.Compute(id)));
-
     private static FakeCluster Cluster(string node, int producer, int consumer, Func<MessageContext, CancellationToken, Task> handler, TimeProvider? time = null, Action<DualClusterBuilder>? configure = null, bool doubleRead = false, params (string Key, string? Value)[] extra) =>
         new(FakeCluster.Settings(node, producer, consumer, doubleRead, extra), b =>
         {
             b.AddConsumer("order-group", "orders", handler);
             configure?.Invoke(b);
         }, time);
-
-    private static async Task<DualClusterConsumer> StartAsync(FakeCluster cluster)
-    {
-        var consumer = cluster.Services.GetRequiredService<ConsumerSlot>().Get(cluster.Services);
-        await consumer.StartAsync(CancellationToken.None);
-        return consumer;
-    }
-
-    private static Task<ConsumerStatus> NextStatus(DualClusterConsumer consumer, Func<ConsumerStatus, bool> until)
-    {
-        var tcs = new TaskCompletionSource<ConsumerStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
-        consumer.Reconciled += s =>
-        {
-            if (until(s))
-            {
-                tcs.TrySetResult(s);
-            }
-        };
-        return tcs.Task.WaitAsync(Wait);
-    }
 
     private static FakeConsumer Running(FakeTransport transport) => transport.Consumers.Single(c => c.Running);
 

@@ -2,6 +2,7 @@ using DualCluster.Consuming;
 using DualCluster.Idempotency;
 using DualCluster.Routing;
 using DualCluster.Tests.Fakes;
+using static DualCluster.Tests.Fakes.ConsumerHarness;
 using DualCluster.Transport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -12,29 +13,6 @@ namespace DualCluster.Tests.Consuming;
 public sealed class RehearsalFindingsTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-
-    private static string NodeInBucket(Func<int, bool> predicate) =>
-        Enumerable.Range(0, 10_000).Select(i => $"node-{i}").First(id => predicate(NodeBucket.Compute(id)));
-
-    private static async Task<DualClusterConsumer> StartAsync(FakeCluster cluster)
-    {
-        var consumer = cluster.Services.GetRequiredService<ConsumerSlot>().Get(cluster.Services);
-        await consumer.StartAsync(CancellationToken.None);
-        return consumer;
-    }
-
-    private static Task<ConsumerStatus> NextStatus(DualClusterConsumer consumer, Func<ConsumerStatus, bool> until)
-    {
-        var tcs = new TaskCompletionSource<ConsumerStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
-        consumer.Reconciled += s =>
-        {
-            if (until(s))
-            {
-                tcs.TrySetResult(s);
-            }
-        };
-        return tcs.Task.WaitAsync(Wait);
-    }
 
     [Fact]
     public async Task A_handler_slower_than_the_lease_keeps_its_claim_so_a_redelivered_copy_waits_instead_of_running_again()

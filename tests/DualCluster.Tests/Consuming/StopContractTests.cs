@@ -2,6 +2,7 @@ using DualCluster.Consuming;
 using DualCluster.Idempotency;
 using DualCluster.Routing;
 using DualCluster.Tests.Fakes;
+using static DualCluster.Tests.Fakes.ConsumerHarness;
 using DualCluster.Transport;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -12,31 +13,8 @@ public sealed class StopContractTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
-    private static string NodeInBucket(Func<int, bool> predicate) =>
-        Enumerable.Range(0, 10_000).Select(i => $"node-{i}").First(id => predicate(NodeBucket.Compute(id)));
-
     private static FakeCluster Cluster(string node, int consumer, Func<MessageContext, CancellationToken, Task> handler, bool doubleRead = false) =>
         new(FakeCluster.Settings(node, 0, consumer, doubleRead), b => b.AddConsumer("order-group", "orders", handler));
-
-    private static async Task<DualClusterConsumer> StartAsync(FakeCluster cluster)
-    {
-        var consumer = cluster.Services.GetRequiredService<ConsumerSlot>().Get(cluster.Services);
-        await consumer.StartAsync(CancellationToken.None);
-        return consumer;
-    }
-
-    private static Task<ConsumerStatus> NextStatus(DualClusterConsumer consumer, Func<ConsumerStatus, bool> until)
-    {
-        var tcs = new TaskCompletionSource<ConsumerStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
-        consumer.Reconciled += s =>
-        {
-            if (until(s))
-            {
-                tcs.TrySetResult(s);
-            }
-        };
-        return tcs.Task.WaitAsync(Wait);
-    }
 
     private static FakeConsumer Running(FakeTransport transport) => transport.Consumers.Single(c => c.Running);
 
