@@ -35,9 +35,9 @@ public sealed class InvisibilityOverWireTests
 
         // Two thirds of the invisible duration pass while the handler runs: the consumer extends the invisibility.
         time.Advance(TimeSpan.FromSeconds(7));
-        await WaitUntilAsync(() => broker.GetCallCount(GrpcLoopbackRpc.ChangeInvisibleDuration) >= 1, "the invisibility is changed");
+        await GrpcWire.WaitUntilAsync(() => broker.GetCallCount(GrpcLoopbackRpc.ChangeInvisibleDuration) >= 1, "the invisibility is changed");
         release.SetResult();
-        await WaitUntilAsync(() => broker.Broker.Counters.Acked >= 1 || broker.GetCallCount(GrpcLoopbackRpc.AckMessage) >= 1, "the message is acked");
+        await GrpcWire.WaitUntilAsync(() => broker.Broker.Counters.Acked >= 1 || broker.GetCallCount(GrpcLoopbackRpc.AckMessage) >= 1, "the message is acked");
         time.Advance(TimeSpan.FromSeconds(20)); // past the first deadline and the changed one
         var backlog = broker.Broker.GetBacklog(group, topic);
         await consumer.StopAsync();
@@ -52,9 +52,7 @@ public sealed class InvisibilityOverWireTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var broker = await GrpcWire.StartBrokerAsync(broker: new InMemoryBroker(new InMemoryBrokerOptions { TimeProvider = time }));
-        // One receive per queue: a second outstanding receive would take the message again the moment it comes back,
-        // and the backlog would show it in flight rather than waiting to be retried.
-        await using var transport = GrpcWire.Transport(broker, time: time, configure: c => c.Settings["ReceivesPerQueue"] = "1");
+        await using var transport = GrpcWire.Transport(broker, time: time);
         var (topic, group) = (GrpcWire.Topic(broker, "slow"), GrpcWire.Unique("g"));
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -69,12 +67,16 @@ public sealed class InvisibilityOverWireTests
         await started.Task.WaitAsync(GrpcWire.SafetyTimeout);
 
         time.Advance(TimeSpan.FromSeconds(11));
+        // The message came back: it waits to be retried, or the receive already long-polling took it again.
         var backlog = broker.Broker.GetBacklog(group, topic);
+        var redelivered = broker.Broker.Counters.Redelivered;
+        // Read before the stop, which hands back what was fetched and not handled (by ChangeInvisibleDuration).
+        var changed = broker.GetCallCount(GrpcLoopbackRpc.ChangeInvisibleDuration);
         release.SetResult();
         await consumer.StopAsync();
 
-        Assert.Equal(0, broker.GetCallCount(GrpcLoopbackRpc.ChangeInvisibleDuration));
-        Assert.Equal(1, backlog.Retry);
+        Assert.Equal(0, changed);
+        Assert.True(backlog.Retry == 1 || redelivered == 1, $"retry {backlog.Retry}, redelivered {redelivered}");
     }
 
     [Fact]
@@ -92,15 +94,5 @@ public sealed class InvisibilityOverWireTests
         await consumer.StopAsync();
 
         Assert.Equal(TimeSpan.FromSeconds(20), poll); // the proxy's long-polling time replaces the 7 s asked for
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + GrpcWire.SafetyTimeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
-            await Task.Delay(20);
-        }
     }
 }
