@@ -20,7 +20,8 @@ internal sealed class InMemoryBacklogProbe(InMemoryBroker broker, ClusterRole ro
 
         if (!broker.TopicExists(topic))
         {
-            // As a genuine cluster answers (4.x TOPIC_NOT_EXIST from the name server, 5.x TOPIC_NOT_FOUND).
+            // As a genuine cluster answers: 4.x TOPIC_NOT_EXIST from the name server (DefaultRequestProcessor.getRouteInfoByTopic),
+            // 5.x TOPIC_NOT_FOUND from the proxy (RouteActivity.queryRoute).
             return ValueTask.FromException<BacklogReport>(new ClusterTransportException(
                 role, BrokerStatusCodes.TopicNotFound, false, $"Topic '{topic}' does not exist on broker '{broker.Name}'.") { MissingTopic = topic });
         }

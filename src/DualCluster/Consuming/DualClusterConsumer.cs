@@ -34,7 +34,6 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
     private readonly SemaphoreSlim _signal = new(0);
     private readonly IClusterConsumer?[] _active = new IClusterConsumer?[2];
     private readonly long[] _drainedSince = new long[2];
-    private readonly bool[] _drainProblem = new bool[2];
     private readonly object _statusGate = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _forced = new();
@@ -246,7 +245,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
                 continue;
             }
 
-            var (drained, report, reason) = await CheckDrainedAsync(role, snapshot, cancellationToken).ConfigureAwait(false);
+            var (drained, report, reason, checkFailed) = await CheckDrainedAsync(role, snapshot, cancellationToken).ConfigureAwait(false);
             backlog = report ?? backlog;
             if (!drained)
             {
@@ -281,7 +280,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
 
             draining |= role.ToSet();
             ConsumerLog.Draining(_logger, Subscription.Group, Subscription.Topic, role, reason);
-            if (_drainProblem[(int)role])
+            if (checkFailed)
             {
                 // The check itself failed: the reason is what the operator needs to see in the status.
                 error ??= $"draining {role}: {reason}";
@@ -309,13 +308,13 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
         Publish(backlog, error);
     }
 
-    private async Task<(bool Drained, BacklogReport? Report, string Reason)> CheckDrainedAsync(ClusterRole role, RoutingSnapshot snapshot, CancellationToken cancellationToken)
+    /// <returns>Whether the cluster is drained, the report it was judged on, why, and whether the check itself failed.</returns>
+    private async Task<(bool Drained, BacklogReport? Report, string Reason, bool CheckFailed)> CheckDrainedAsync(ClusterRole role, RoutingSnapshot snapshot, CancellationToken cancellationToken)
     {
-        _drainProblem[(int)role] = false;
         var mayWrite = role == ClusterRole.Old ? snapshot.Fleet.MayWriteOld : snapshot.Fleet.MayWriteNew;
         if (mayWrite)
         {
-            return (false, null, $"producers may still write {role}");
+            return (false, null, $"producers may still write {role}", false);
         }
 
         BacklogReport report;
@@ -330,7 +329,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
             // of an empty topic. Stay, and say what the operator can do.
             if (role == ClusterRole.Old && snapshot.Options.Consumer.AssumeOldDrainedWhenUnknown)
             {
-                return (true, null, $"topic '{missing}' does not exist on {role}; assumed drained by configuration");
+                return (true, null, $"topic '{missing}' does not exist on {role}; assumed drained by configuration", false);
             }
 
             var reason = $"{role} answers that topic '{missing}' does not exist, so its backlog cannot be read. If the topic was never "
@@ -338,19 +337,17 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
                 + $"tools, set DualCluster:Consumer:AssumeOldDrainedWhenUnknown=true; if {role}'s brokers are down, bring them back: "
                 + "their messages are not visible until then.";
             ConsumerLog.TopicMissing(_logger, Subscription.Group, Subscription.Topic, role, reason);
-            _drainProblem[(int)role] = true;
-            return (false, null, reason);
+            return (false, null, reason, true);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             ConsumerLog.DrainCheckFailed(_logger, ex, Subscription.Group, Subscription.Topic, role);
-            _drainProblem[(int)role] = true;
-            return (false, null, $"backlog unknown ({ex.Message})");
+            return (false, null, $"backlog unknown ({ex.Message})", true);
         }
 
         if (report.IsDrained)
         {
-            return (true, report, "drained");
+            return (true, report, "drained", false);
         }
 
         // Unknown figures may hide work; only when every known figure (per-queue lag included) is zero may the
@@ -358,10 +355,10 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
         var unknownOnly = report.KnownTotal == 0 && report.QueueLag is null or 0;
         if (unknownOnly && snapshot.Options.Consumer.AssumeOldDrainedWhenUnknown)
         {
-            return (true, report, "backlog unknown, assumed drained by configuration");
+            return (true, report, "backlog unknown, assumed drained by configuration", false);
         }
 
-        return (false, report, $"backlog {report}");
+        return (false, report, $"backlog {report}", false);
     }
 
     private async Task StartConsumerAsync(ClusterRole role, CancellationToken cancellationToken)

@@ -62,7 +62,7 @@ public sealed class DualClusterOverWireTests
                     await producer.SendAsync(new OutgoingMessage(topic, Utf8.UTF8.GetBytes(key)) { IdempotencyKey = key });
                 }
 
-                await WaitUntilAsync(() => handled.Count >= sent, $"all {sent} messages are handled");
+                await GrpcWire.WaitUntilAsync(() => handled.Count >= sent, $"all {sent} messages are handled", TimeSpan.FromSeconds(60));
             }
 
             // 1. Everything on Old.
@@ -181,16 +181,6 @@ public sealed class DualClusterOverWireTests
         {
             Assert.True(DateTime.UtcNow < deadline, "Timed out waiting for the routing: " + string.Join(" | ", statuses().Select(s =>
                 $"{s.NodeId} producer={s.ProducerTarget} consumers=[{string.Join(", ", s.Consumers.Select(c => $"{c.Phase} reading={c.Reading} draining={c.Draining} backlog={c.LastBacklog} error={c.LastError}"))}]")));
-            await Task.Delay(50);
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
             await Task.Delay(50);
         }
     }

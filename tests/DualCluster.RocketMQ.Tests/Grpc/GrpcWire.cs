@@ -37,4 +37,18 @@ internal static class GrpcWire
         broker.CreateTopic(topic, queues, type);
         return topic;
     }
+
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds, checking every 20 ms, failing after <paramref name="bound"/>
+    /// (default the safety timeout). For what the loopback exposes only as counters; prefer a signal where there is one.
+    /// </summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? bound = null)
+    {
+        var deadline = DateTime.UtcNow + (bound ?? SafetyTimeout);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
+            await Task.Delay(20);
+        }
+    }
 }

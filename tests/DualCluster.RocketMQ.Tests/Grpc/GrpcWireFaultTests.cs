@@ -18,16 +18,6 @@ public sealed class GrpcWireFaultTests
         return new(ConsumeOutcome.Ack);
     };
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + GrpcWire.SafetyTimeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
-            await Task.Delay(50);
-        }
-    }
-
     /// <summary>Sends, retrying transient failures (what the producer facade's pipeline does), up to the safety timeout.</summary>
     private static async Task<SendReceipt> SendWithRetriesAsync(IClusterProducer producer, OutgoingMessage message)
     {
@@ -61,7 +51,7 @@ public sealed class GrpcWireFaultTests
 
         await transport.Producer.SendAsync(Message(topic, "k1"));
 
-        await WaitUntilAsync(() => seen.ContainsKey("k1"), "the signed message is consumed");
+        await GrpcWire.WaitUntilAsync(() => seen.ContainsKey("k1"), "the signed message is consumed");
         await consumer.StopAsync();
     }
 
@@ -128,16 +118,16 @@ public sealed class GrpcWireFaultTests
         var consumer = transport.CreateConsumer(new ConsumerSubscription(group, topic), Recording(seen));
         await consumer.StartAsync();
         await transport.Producer.SendAsync(Message(topic, "before"));
-        await WaitUntilAsync(() => seen.ContainsKey("before"), "the first message is consumed");
+        await GrpcWire.WaitUntilAsync(() => seen.ContainsKey("before"), "the first message is consumed");
         var streams = broker.TelemetryStreamCount;
         var opened = broker.GetCallCount(GrpcLoopbackRpc.Telemetry);
 
         Assert.True(broker.Faults.KillTelemetryStreams() >= 2, "producer and consumer each hold a Telemetry stream");
-        await WaitUntilAsync(() => broker.GetCallCount(GrpcLoopbackRpc.Telemetry) >= opened + streams, "both clients reopen Telemetry");
+        await GrpcWire.WaitUntilAsync(() => broker.GetCallCount(GrpcLoopbackRpc.Telemetry) >= opened + streams, "both clients reopen Telemetry");
         await broker.WaitForTelemetryStreamsAsync(streams).WaitAsync(GrpcWire.SafetyTimeout);
 
         await transport.Producer.SendAsync(Message(topic, "after"));
-        await WaitUntilAsync(() => seen.ContainsKey("after"), "consumption continues after the reconnect");
+        await GrpcWire.WaitUntilAsync(() => seen.ContainsKey("after"), "consumption continues after the reconnect");
         await consumer.StopAsync();
         Assert.Equal(1, seen["before"]);
         Assert.Equal(1, seen["after"]);
@@ -158,7 +148,7 @@ public sealed class GrpcWireFaultTests
             await transport.Producer.SendAsync(Message(topic, $"m{i}"));
         }
 
-        await WaitUntilAsync(() => seen.Count >= 3, "some messages are consumed before the restart");
+        await GrpcWire.WaitUntilAsync(() => seen.Count >= 3, "some messages are consumed before the restart");
         var port = broker.Port;
         await broker.RestartBrokerAsync();
         Assert.Equal(port, broker.Port);
@@ -168,7 +158,7 @@ public sealed class GrpcWireFaultTests
             await SendWithRetriesAsync(transport.Producer, Message(topic, $"m{i}"));
         }
 
-        await WaitUntilAsync(() => seen.Count >= 20, "every message sent before and after the restart is consumed");
+        await GrpcWire.WaitUntilAsync(() => seen.Count >= 20, "every message sent before and after the restart is consumed");
         await consumer.StopAsync();
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"m{i}").Order(StringComparer.Ordinal), seen.Keys.Order(StringComparer.Ordinal));
     }
@@ -207,7 +197,7 @@ public sealed class GrpcWireFaultTests
         var consumer = lenient.CreateConsumer(new ConsumerSubscription(GrpcWire.Unique("g"), topic), Recording(seen));
         await consumer.StartAsync();
         await lenient.Producer.SendAsync(Message(topic, "over-tls"));
-        await WaitUntilAsync(() => seen.ContainsKey("over-tls"), "the message sent over TLS is consumed");
+        await GrpcWire.WaitUntilAsync(() => seen.ContainsKey("over-tls"), "the message sent over TLS is consumed");
         await consumer.StopAsync();
         Assert.False(seen.ContainsKey("refused"));
     }

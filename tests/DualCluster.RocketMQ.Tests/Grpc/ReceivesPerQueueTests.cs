@@ -25,7 +25,7 @@ public sealed class ReceivesPerQueueTests
         await consumer.StartAsync();
 
         // The proxy holds each long poll for 20 s, so one receiver alone could not have made a second call yet.
-        await WaitUntilAsync(() => broker.GetCallCount(GrpcLoopbackRpc.ReceiveMessage) >= expected, TimeSpan.FromSeconds(15));
+        await GrpcWire.WaitUntilAsync(() => broker.GetCallCount(GrpcLoopbackRpc.ReceiveMessage) >= expected, $"{expected} receives are outstanding", TimeSpan.FromSeconds(15));
         Assert.Equal(expected, broker.GetCallCount(GrpcLoopbackRpc.ReceiveMessage));
         await consumer.StopAsync();
     }
@@ -38,19 +38,5 @@ public sealed class ReceivesPerQueueTests
         var problems = DualCluster.RocketMQ.Grpc.GrpcTransportOptions.Validate(ClusterRole.New, options).ToList();
 
         Assert.Contains(problems, p => p.Contains("Settings:ReceivesPerQueue", StringComparison.Ordinal));
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan bound)
-    {
-        var deadline = DateTime.UtcNow + bound;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("Timed out waiting for the outstanding receives.");
-            }
-
-            await Task.Delay(20);
-        }
     }
 }

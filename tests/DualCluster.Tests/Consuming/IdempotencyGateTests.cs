@@ -132,22 +132,12 @@ public sealed class IdempotencyGateTests
         }
     }
 
-    /// <summary>Fails the first <c>failures</c> claims as an unreachable store does, signalling each.</summary>
-    private sealed class FlakyStore(IIdempotencyStore inner, int failures) : IIdempotencyStore
+    /// <summary>Passes every call to <c>inner</c>; the test stores below change only how a claim behaves.</summary>
+    private abstract class ForwardingStore(IIdempotencyStore inner) : IIdempotencyStore
     {
-        private int _calls;
+        protected IIdempotencyStore Inner => inner;
 
-        public int Calls => Volatile.Read(ref _calls);
-
-        public ValueTask<IdempotencyClaim> TryClaimAsync(string key, TimeSpan lease, CancellationToken cancellationToken = default)
-        {
-            if (Interlocked.Increment(ref _calls) <= failures)
-            {
-                throw new IdempotencyStoreUnavailableException("store down");
-            }
-
-            return inner.TryClaimAsync(key, lease, cancellationToken);
-        }
+        public abstract ValueTask<IdempotencyClaim> TryClaimAsync(string key, TimeSpan lease, CancellationToken cancellationToken = default);
 
         public ValueTask<IReadOnlyList<IdempotencyClaim>> TryClaimManyAsync(IReadOnlyList<IdempotencyClaimRequest> requests, TimeSpan lease, CancellationToken cancellationToken = default)
             => inner.TryClaimManyAsync(requests, lease, cancellationToken);
@@ -162,29 +152,35 @@ public sealed class IdempotencyGateTests
             => inner.ReleaseAsync(key, fencingToken, cancellationToken);
     }
 
+    /// <summary>Fails the first <c>failures</c> claims as an unreachable store does.</summary>
+    private sealed class FlakyStore(IIdempotencyStore inner, int failures) : ForwardingStore(inner)
+    {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public override ValueTask<IdempotencyClaim> TryClaimAsync(string key, TimeSpan lease, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref _calls) <= failures)
+            {
+                throw new IdempotencyStoreUnavailableException("store down");
+            }
+
+            return Inner.TryClaimAsync(key, lease, cancellationToken);
+        }
+    }
+
     /// <summary>A store that records the claim and only then notices a cancelled token, as a database driver may.</summary>
-    private sealed class ClaimThenNoticeCancellation(IIdempotencyStore inner) : IIdempotencyStore
+    private sealed class ClaimThenNoticeCancellation(IIdempotencyStore inner) : ForwardingStore(inner)
     {
         public Action? BeforeAnswer { get; set; }
 
-        public async ValueTask<IdempotencyClaim> TryClaimAsync(string key, TimeSpan lease, CancellationToken cancellationToken = default)
+        public override async ValueTask<IdempotencyClaim> TryClaimAsync(string key, TimeSpan lease, CancellationToken cancellationToken = default)
         {
-            var claim = await inner.TryClaimAsync(key, lease, CancellationToken.None);
+            var claim = await Inner.TryClaimAsync(key, lease, CancellationToken.None);
             BeforeAnswer?.Invoke();
             cancellationToken.ThrowIfCancellationRequested();
             return claim;
         }
-
-        public ValueTask<IReadOnlyList<IdempotencyClaim>> TryClaimManyAsync(IReadOnlyList<IdempotencyClaimRequest> requests, TimeSpan lease, CancellationToken cancellationToken = default)
-            => inner.TryClaimManyAsync(requests, lease, cancellationToken);
-
-        public ValueTask<bool> CompleteAsync(string key, long fencingToken, TimeSpan retention, CancellationToken cancellationToken = default)
-            => inner.CompleteAsync(key, fencingToken, retention, cancellationToken);
-
-        public ValueTask<IReadOnlyList<bool>> CompleteManyAsync(IReadOnlyList<IdempotencyCompletion> completions, TimeSpan retention, CancellationToken cancellationToken = default)
-            => inner.CompleteManyAsync(completions, retention, cancellationToken);
-
-        public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken = default)
-            => inner.ReleaseAsync(key, fencingToken, cancellationToken);
     }
 }
