@@ -15,8 +15,10 @@ public sealed class UnsafeOrderTests(ITestOutputHelper output)
 
         // Without the guard nothing is drained either, so Old's last backlog may be lost as well: what matters here is
         // that messages written to New before its consumer group existed are.
-        Assert.True(result.Lost > 0, "messages written to New before its consumer group existed must show as lost");
-        Assert.Contains(result.LostMessages, m => m.SentTo == ClusterRole.New);
+        // The lost-message list holds the first 20 by sequence; on a slow machine those can all be Old's, so count
+        // New's loss from the final report (no duplicates: every New effect is a distinct New send).
+        var final = result.Steps[^1];
+        Assert.True(final.SentNew > final.HandledNew, "messages written to New before its consumer group existed must show as lost");
         Assert.All(result.LostMessages, m => Assert.NotNull(m.IdempotencyKey));
         Assert.Equal(0, result.DuplicateEffects);
     }
