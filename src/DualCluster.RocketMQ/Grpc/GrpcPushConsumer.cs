@@ -27,6 +27,9 @@ internal sealed class GrpcPushConsumer : IClusterConsumer
 
     public ConsumerSubscription Subscription { get; }
 
+    /// <summary>Not proven yet by this transport: never claims a position (the fleet guard then keeps producers where they are).</summary>
+    public bool IsPositioned => false;
+
     /// <summary>The client of the current run, or null while stopped (tests observe it).</summary>
     internal PushConsumerClient? Current => Volatile.Read(ref _running);
 

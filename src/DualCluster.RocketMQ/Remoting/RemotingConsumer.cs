@@ -63,6 +63,9 @@ internal sealed class RemotingConsumer : IClusterConsumer
 
     public ConsumerSubscription Subscription { get; }
 
+    /// <summary>Not proven yet by this transport: never claims a position (the fleet guard then keeps producers where they are).</summary>
+    public bool IsPositioned => false;
+
     public string WrappedGroup { get; }
 
     public string WrappedTopic { get; }

@@ -16,7 +16,7 @@ namespace DualCluster.Testing;
 /// with a fake clock nothing becomes visible, expires or is due until the clock is advanced. Random
 /// decisions use <see cref="InMemoryBrokerOptions.Seed"/>, so the same sequence of calls gives the same results.
 /// </remarks>
-public sealed class InMemoryBroker
+public sealed partial class InMemoryBroker
 {
     private static int s_instances;
 

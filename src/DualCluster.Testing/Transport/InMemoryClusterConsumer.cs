@@ -17,6 +17,7 @@ internal sealed class InMemoryClusterConsumer : IClusterConsumer
     private readonly InMemoryTransportOptions options;
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private Run? _run;
+    private bool _positioned;
 
     public InMemoryClusterConsumer(
         InMemoryBroker broker,
@@ -34,6 +35,9 @@ internal sealed class InMemoryClusterConsumer : IClusterConsumer
 
     public ConsumerSubscription Subscription => subscription;
 
+    /// <summary>True once the subscription was made: the broker then holds the group's offsets on every queue.</summary>
+    public bool IsPositioned => Volatile.Read(ref _positioned);
+
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -49,6 +53,7 @@ internal sealed class InMemoryClusterConsumer : IClusterConsumer
                 broker.Faults.ThrowIfPaused("subscribe");
                 broker.ConfigureGroup(subscription.Group, maxDeliveryAttempts: subscription.MaxDeliveryAttempts);
                 broker.Subscribe(subscription.Group, subscription.Topic);
+                Volatile.Write(ref _positioned, true);
             }
             catch (InMemoryBrokerException e)
             {

@@ -28,6 +28,7 @@ public sealed class InMemoryClusterTransport : IClusterTransport
         Role = role;
         Producer = new InMemoryClusterProducer(broker, role, _options.MaxBodySize);
         BacklogProbe = new InMemoryBacklogProbe(broker, role);
+        GroupProbe = new InMemoryGroupProbe(broker, role);
     }
 
     /// <summary>The broker this transport talks to.</summary>
@@ -41,6 +42,9 @@ public sealed class InMemoryClusterTransport : IClusterTransport
 
     /// <inheritdoc/>
     public IBacklogProbe BacklogProbe { get; }
+
+    /// <inheritdoc/>
+    public IConsumerGroupProbe GroupProbe { get; }
 
     /// <inheritdoc/>
     /// <exception cref="ObjectDisposedException">The transport was disposed.</exception>

@@ -10,6 +10,15 @@ public interface IClusterConsumer : IAsyncDisposable
     /// <summary>What this consumer reads.</summary>
     ConsumerSubscription Subscription { get; }
 
+    /// <summary>
+    /// True once the cluster has proven that the group holds a position for what this consumer reads, so every message
+    /// sent to the topic from then on reaches the group: on 4.x, the offsets of every assigned queue were queried or
+    /// committed; on 5.x, the first receive after assignment was answered; in memory, the subscription was made. The
+    /// fleet guard moves producers to a cluster only once every group of the topic is positioned there. Stays true
+    /// after a stop (the cluster keeps the group's position).
+    /// </summary>
+    bool IsPositioned { get; }
+
     /// <summary>Starts fetching. Completes once the consumer is registered with the cluster.</summary>
     /// <exception cref="ClusterTransportException">The cluster could not be reached.</exception>
     Task StartAsync(CancellationToken cancellationToken = default);

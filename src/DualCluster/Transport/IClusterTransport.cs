@@ -28,4 +28,10 @@ public interface IClusterTransport : IAsyncDisposable
 
     /// <summary>Reads how much a group still has to consume on this cluster (used by the drain check).</summary>
     IBacklogProbe BacklogProbe { get; }
+
+    /// <summary>
+    /// What the cluster itself knows of the consumer groups of a topic, or null when the protocol cannot tell. The fleet
+    /// guard uses it to see groups outside this fleet (other applications' consumers).
+    /// </summary>
+    IConsumerGroupProbe? GroupProbe => null;
 }

@@ -87,6 +87,9 @@ internal sealed class FakeConsumer(ClusterRole role, ConsumerSubscription subscr
 
     public ConsumerSubscription Subscription => subscription;
 
+    /// <summary>Set by <see cref="StartAsync"/>, or by a test.</summary>
+    public bool IsPositioned { get; set; }
+
     public bool Running { get; private set; }
 
     public Func<CancellationToken, Task>? OnStart { get; set; }
@@ -94,6 +97,7 @@ internal sealed class FakeConsumer(ClusterRole role, ConsumerSubscription subscr
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
         Running = true;
+        IsPositioned = true;
         lock (journal)
         {
             journal.Add($"start {role}");
