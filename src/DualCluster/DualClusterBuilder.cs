@@ -112,6 +112,18 @@ public sealed class DualClusterBuilder
         return this;
     }
 
+    /// <summary>
+    /// Registers the fleet registry the guard decides on (live facts instead of the weights alone). Share one store across
+    /// the fleet: <see cref="Fleet.InMemoryFleetRegistry"/> for nodes in one process, the Redis or PostgreSQL one otherwise.
+    /// </summary>
+    public DualClusterBuilder UseFleetRegistry(Func<IServiceProvider, Fleet.IFleetRegistry> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Services.RemoveAll<Fleet.IFleetRegistry>();
+        Services.AddSingleton(factory);
+        return this;
+    }
+
     /// <summary>Replaces the default in-memory idempotency store (one per host) with a shared one.</summary>
     public DualClusterBuilder UseIdempotencyStore(Func<IServiceProvider, IIdempotencyStore> factory)
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using DualCluster.Configuration;
 using DualCluster.Consuming;
+using DualCluster.Fleet;
 using DualCluster.Idempotency;
 using DualCluster.Routing;
 using DualCluster.Status;
@@ -9,6 +10,7 @@ using DualCluster.Transport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace DualCluster;
@@ -47,6 +49,9 @@ public static class DualClusterServiceCollectionExtensions
         return builder;
     }
 
+    private static Microsoft.Extensions.Logging.ILogger CreateLogger(IServiceProvider services, string category) =>
+        services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()?.CreateLogger(category) ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
     private static DualClusterBuilder AddCore(IServiceCollection services)
     {
         var existing = services.FirstOrDefault(d => d.ServiceType == typeof(TransportOverrides))?.ImplementationInstance as TransportOverrides;
@@ -67,10 +72,25 @@ public static class DualClusterServiceCollectionExtensions
             sp.GetRequiredService<DualClusterMetrics>(),
             sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()?.CreateLogger("DualCluster.Idempotency") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
             sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton<IDualClusterStatus>(sp => new DualClusterStatus(sp.GetRequiredService<RoutingState>(), sp.GetServices<ConsumerSlot>(), sp.GetRequiredService<IIdempotencyStore>()));
+        services.TryAddSingleton<IDualClusterStatus>(sp => new DualClusterStatus(sp.GetRequiredService<RoutingState>(), sp.GetServices<ConsumerSlot>(), sp.GetRequiredService<IIdempotencyStore>(), sp.GetRequiredService<IDualClusterFleet>()));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IIdempotencyStore>(sp => new InMemoryIdempotencyStore(sp.GetRequiredService<TimeProvider>()) { IsNodeDefault = true });
         services.TryAddSingleton<ClusterTransports>();
+        services.TryAddSingleton(sp => new FleetActivity(sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new FleetMonitor(
+            sp.GetRequiredService<RoutingState>(),
+            sp.GetRequiredService<ClusterTransports>(),
+            sp.GetRequiredService<FleetActivity>(),
+            sp.GetServices<ConsumerSlot>(),
+            sp.GetRequiredService<TimeProvider>(),
+            CreateLogger(sp, "DualCluster.Fleet"),
+            sp.GetService<IFleetRegistry>(),
+            () => sp.GetService<IServiceProviderIsService>()?.IsService(typeof(IDualClusterProducer)) ?? true));
+        services.TryAddSingleton(sp => new TopicRouter(sp.GetRequiredService<FleetMonitor>(), sp.GetRequiredService<DualClusterMetrics>(), CreateLogger(sp, "DualCluster.Fleet")));
+        services.TryAddSingleton<IDualClusterFleet, DualClusterFleet>();
+        // Registered before any consumer (AddConsumer comes later): the first facts are read before consumers start, and
+        // the node's record is removed only after they stopped.
+        services.AddSingleton<IHostedService, FleetMonitorHost>();
         return new DualClusterBuilder(services, overrides);
     }
 }

@@ -40,6 +40,47 @@ public sealed class DualClusterOptions
 
     /// <summary>How long to wait after a configuration change before applying it (a file save fires several change events).</summary>
     public TimeSpan ReloadDebounce { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The heartbeat this node publishes to the fleet registry (when one is registered).</summary>
+    public FleetOptions Fleet { get; set; } = new();
+
+    /// <summary>What the safe-order guard needs beyond what it can see.</summary>
+    public GuardOptions Guard { get; set; } = new();
+}
+
+/// <summary>
+/// The fleet registry heartbeat. With a registry (<c>UseFleetRegistry</c>, <c>UseRedisFleetRegistry</c>,
+/// <c>UsePostgreSqlFleetRegistry</c>) the guard decides on live facts: which groups hold a position on a cluster,
+/// which producers still write it. Without one it falls back to the configuration and says so at start.
+/// </summary>
+public sealed class FleetOptions
+{
+    /// <summary>How often this node publishes its record and reads everyone's.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a record lives unless published again; a node whose record lapsed counts as gone. At least two
+    /// heartbeat intervals, so one slow publish does not make a live node vanish.
+    /// </summary>
+    public TimeSpan TimeToLive { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long a send keeps counting as "this node writes the topic to that cluster": the last consumers of a group
+    /// leave Old only after no live producer wrote the topic to Old within this window (and the backlog is zero).
+    /// Default 30 s; keep it above the longest a send can take, retries included.
+    /// </summary>
+    public TimeSpan WriteWindow { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Groups the guard must wait for that no fact source can see.</summary>
+public sealed class GuardOptions
+{
+    /// <summary>
+    /// Per topic, consumer groups that must hold a position on New before any producer sends the topic there
+    /// (for example another application's group that the registry and the broker do not show yet):
+    /// <c>DualCluster:Guard:RequiredGroups:orders:0=billing</c>.
+    /// </summary>
+    public Dictionary<string, List<string>> RequiredGroups { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>The Old and New cluster settings.</summary>

@@ -168,6 +168,7 @@ internal sealed class DualClusterOptionsValidator(
             errors.Add($"{P}Consumer:DrainGracePeriod is {options.Consumer.DrainGracePeriod}: use zero (leave at the first drained check) or a positive time span above the longest a send can take.");
         }
 
+        CheckFleet(errors, options);
         var fleet = FleetView.Of(options);
         CheckCluster(errors, ClusterRole.Old, options.Clusters.Old, fleet.MayWriteOld || fleet.SomeReadOld);
         CheckCluster(errors, ClusterRole.New, options.Clusters.New, fleet.MayWriteNew || fleet.SomeReadNew);
@@ -221,6 +222,27 @@ internal sealed class DualClusterOptionsValidator(
 
         CheckPositive(errors, cluster.RequestTimeout, key + ":RequestTimeout");
         errors.AddRange(factory.Validate(role, cluster));
+    }
+
+    private static void CheckFleet(List<string> errors, DualClusterOptions options)
+    {
+        const string P = "DualCluster:";
+        var f = options.Fleet;
+        CheckPositive(errors, f.HeartbeatInterval, P + "Fleet:HeartbeatInterval");
+        CheckPositive(errors, f.WriteWindow, P + "Fleet:WriteWindow");
+        if (f.HeartbeatInterval > TimeSpan.Zero && f.TimeToLive < 2 * f.HeartbeatInterval)
+        {
+            errors.Add($"{P}Fleet:TimeToLive ({f.TimeToLive}) must be at least twice Fleet:HeartbeatInterval ({f.HeartbeatInterval}), "
+                + "or one late heartbeat makes a live node count as gone: raise TimeToLive or shorten HeartbeatInterval.");
+        }
+
+        foreach (var (topic, groups) in options.Guard.RequiredGroups)
+        {
+            if (groups is null || groups.Count == 0 || groups.Any(string.IsNullOrWhiteSpace))
+            {
+                errors.Add($"{P}Guard:RequiredGroups:{topic} must list consumer group names ({P}Guard:RequiredGroups:{topic}:0=group), none empty.");
+            }
+        }
     }
 
     private static void CheckWeight(List<string> errors, int weight, string key)

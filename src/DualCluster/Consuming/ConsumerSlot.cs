@@ -1,3 +1,4 @@
+using DualCluster.Fleet;
 using DualCluster.Routing;
 using DualCluster.Telemetry;
 using DualCluster.Transport;
@@ -28,6 +29,7 @@ internal sealed class ConsumerSlot(ConsumerRegistration registration)
                 services.GetRequiredService<IServiceScopeFactory>(),
                 services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<DualClusterMetrics>(),
+                services.GetRequiredService<FleetMonitor>(),
                 services.GetService<ILoggerFactory>()?.CreateLogger($"DualCluster.Consumer.{registration.Subscription.Group}") ?? NullLogger.Instance);
         }
     }

@@ -1,3 +1,4 @@
+using DualCluster.Fleet;
 using DualCluster.Idempotency;
 using DualCluster.Routing;
 using DualCluster.Telemetry;
@@ -30,6 +31,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
     private readonly IServiceScopeFactory _scopes;
     private readonly TimeProvider _time;
     private readonly DualClusterMetrics _metrics;
+    private readonly FleetMonitor _fleet;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _signal = new(0);
     private readonly IClusterConsumer?[] _active = new IClusterConsumer?[2];
@@ -39,6 +41,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
     private readonly CancellationTokenSource _forced = new();
     private readonly InFlightRuns _runs = new();
     private ClusterSet _draining;
+    private int _positioned;
     private ConsumerStatus _status;
     private DeadLetteredMessage? _lastDeadLetter;
     private ITimer? _recheck;
@@ -54,6 +57,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
         IServiceScopeFactory scopes,
         TimeProvider time,
         DualClusterMetrics metrics,
+        FleetMonitor fleet,
         ILogger logger)
     {
         _registration = registration;
@@ -63,6 +67,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
         _scopes = scopes;
         _time = time;
         _metrics = metrics;
+        _fleet = fleet;
         _logger = logger;
         var subscription = registration.Subscription;
         _status = new ConsumerStatus(subscription.Group, subscription.Topic, routing.Current.Plan.ConsumerTargets, ClusterSet.None, ClusterSet.None, ConsumerPhase.Stopped, null, null);
@@ -83,6 +88,35 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
     }
 
     public ConsumerSubscription Subscription => _registration.Subscription;
+
+    /// <summary>
+    /// This registration's entry in the node's fleet record: where it reads, where its transports proved a position of the
+    /// group (sticky: the cluster keeps the position after a stop), and what it drains.
+    /// </summary>
+    public FleetConsumer FleetRecord
+    {
+        get
+        {
+            var reading = ClusterSet.None;
+            foreach (var role in Roles)
+            {
+                if (Volatile.Read(ref _active[(int)role]) is { } consumer)
+                {
+                    reading |= role.ToSet();
+                    if (consumer.IsPositioned)
+                    {
+                        Interlocked.Or(ref _positioned, (int)role.ToSet());
+                    }
+                }
+            }
+
+            var status = Status;
+            return new FleetConsumer(Subscription.Group, Subscription.Topic, reading, (ClusterSet)Volatile.Read(ref _positioned), status.Draining)
+            {
+                Targets = _routing.Current.Plan.ConsumerTargets,
+            };
+        }
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -232,7 +266,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
             // With the safe-order guard switched off (rehearsals that demonstrate loss) nothing is drained either.
             var reading = _active[(int)role] is not null;
             var mustDrain = snapshot.Options.SafeOrderGuard
-                && !snapshot.Fleet.HasReaders(role)
+                && !OthersStayOn(role, snapshot)
                 && (reading || (role == ClusterRole.Old && _transports.IsConfigured(role, snapshot.Options)));
             if (!mustDrain)
             {
@@ -251,7 +285,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
             {
                 _drainedSince[(int)role] = 0;
             }
-            else if (snapshot.Options.Consumer.DrainGracePeriod > TimeSpan.Zero)
+            else if (DrainGracePeriod(snapshot) is var grace && grace > TimeSpan.Zero)
             {
                 // Sends that picked this cluster under the previous routing may still land: stay until the backlog
                 // has read zero for the whole grace period (every recheck in between must find it drained too).
@@ -261,10 +295,10 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
                 }
 
                 var waited = _time.GetElapsedTime(_drainedSince[(int)role]);
-                if (waited < snapshot.Options.Consumer.DrainGracePeriod)
+                if (waited < grace)
                 {
                     drained = false;
-                    reason = $"drained for {waited.TotalSeconds:0.#} s of the {snapshot.Options.Consumer.DrainGracePeriod.TotalSeconds:0.#} s grace period";
+                    reason = $"drained for {waited.TotalSeconds:0.#} s of the {grace.TotalSeconds:0.#} s grace period";
                 }
             }
 
@@ -317,6 +351,21 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
             return (false, null, $"producers may still write {role}", false);
         }
 
+        if (_fleet.Active)
+        {
+            var facts = _fleet.Current;
+            if (!facts.Available)
+            {
+                return (false, null, $"fleet facts unavailable ({facts.Error ?? "the registry was not read yet"}): staying until they are back", true);
+            }
+
+            var writers = facts.WritersOf(Subscription.Topic, role);
+            if (writers.Count > 0)
+            {
+                return (false, null, $"node(s) {string.Join(", ", writers)} sent topic '{Subscription.Topic}' to {role} within the last {snapshot.Options.Fleet.WriteWindow.TotalSeconds:0.#} s", false);
+            }
+        }
+
         BacklogReport report;
         try
         {
@@ -359,6 +408,33 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
         }
 
         return (false, report, $"backlog {report}", false);
+    }
+
+    /// <summary>
+    /// Whether another node reads <paramref name="role"/> for this group and stays there, so this node may leave it without
+    /// draining. With a fleet registry: a live node that reads it now and that both its own routing and this node's keep
+    /// there (facts unavailable: nobody, so the node stays and drains). Without one: the configuration.
+    /// </summary>
+    private bool OthersStayOn(ClusterRole role, RoutingSnapshot snapshot)
+    {
+        if (!_fleet.Active)
+        {
+            return snapshot.Fleet.HasReaders(role);
+        }
+
+        var facts = _fleet.Current;
+        return facts.Available && facts.OthersStayOn(Subscription.Group, Subscription.Topic, role, _routing.NodeId, snapshot.Options);
+    }
+
+    /// <summary>
+    /// How long a cluster must read drained before the last consumers leave it. On facts, at least two heartbeats: a send
+    /// made just after a producer's heartbeat shows in the registry only with its next one.
+    /// </summary>
+    private TimeSpan DrainGracePeriod(RoutingSnapshot snapshot)
+    {
+        var configured = snapshot.Options.Consumer.DrainGracePeriod;
+        var heartbeats = 2 * snapshot.Options.Fleet.HeartbeatInterval;
+        return _fleet.Active && heartbeats > configured ? heartbeats : configured;
     }
 
     private async Task StartConsumerAsync(ClusterRole role, CancellationToken cancellationToken)

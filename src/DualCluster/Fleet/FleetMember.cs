@@ -43,4 +43,8 @@ public readonly record struct FleetWrite(string Topic, ClusterRole Cluster);
 /// A group positioned on a cluster sees every message sent there from then on.
 /// </param>
 /// <param name="Draining">The clusters it keeps reading only to drain them before it leaves.</param>
-public sealed record FleetConsumer(string Group, string Topic, ClusterSet Reading, ClusterSet Positioned, ClusterSet Draining);
+public sealed record FleetConsumer(string Group, string Topic, ClusterSet Reading, ClusterSet Positioned, ClusterSet Draining)
+{
+    /// <summary>The clusters the node's routing says it reads (it may still be reading one it is leaving).</summary>
+    public ClusterSet Targets { get; init; }
+}

@@ -41,6 +41,7 @@ internal static class FleetMemberJson
                 json.WriteNumber("reading", (int)consumer.Reading);
                 json.WriteNumber("positioned", (int)consumer.Positioned);
                 json.WriteNumber("draining", (int)consumer.Draining);
+                json.WriteNumber("targets", (int)consumer.Targets);
                 json.WriteEndObject();
             }
 
@@ -79,7 +80,10 @@ internal static class FleetMemberJson
                         item.GetProperty("topic").GetString()!,
                         (ClusterSet)item.GetProperty("reading").GetInt32(),
                         (ClusterSet)item.GetProperty("positioned").GetInt32(),
-                        (ClusterSet)item.GetProperty("draining").GetInt32()));
+                        (ClusterSet)item.GetProperty("draining").GetInt32())
+                    {
+                        Targets = item.TryGetProperty("targets", out var targets) ? (ClusterSet)targets.GetInt32() : ClusterSet.None,
+                    });
                 }
             }
 

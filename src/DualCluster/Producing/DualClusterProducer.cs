@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DualCluster.Fleet;
 using DualCluster.Routing;
 using DualCluster.Telemetry;
 using DualCluster.Transport;
@@ -9,12 +10,15 @@ using Polly.Timeout;
 
 namespace DualCluster.Producing;
 
-/// <summary>The producer facade: key stamping, routing, resilience, mirror and failover.</summary>
+/// <summary>The producer facade: key stamping, routing (per topic, on fleet facts when a registry is registered), resilience, mirror and failover.</summary>
 internal sealed class DualClusterProducer(
     RoutingState routing,
     ClusterTransports transports,
     SendPipelines pipelines,
     DualClusterMetrics metrics,
+    TopicRouter router,
+    FleetMonitor monitor,
+    FleetActivity fleetActivity,
     ILogger<DualClusterProducer>? logger = null) : IDualClusterProducer
 {
     private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
@@ -28,7 +32,7 @@ internal sealed class DualClusterProducer(
         var key = message.IdempotencyKey ?? Guid.NewGuid().ToString("N");
         message = message.StampedCopy(key);
         var snapshot = routing.Current;
-        var target = snapshot.Plan.ProducerTarget;
+        var target = await router.ResolveAsync(message.Topic, snapshot, cancellationToken).ConfigureAwait(false);
         var timed = metrics.SendDuration.Enabled;
         var started = timed ? Stopwatch.GetTimestamp() : 0;
 
@@ -48,9 +52,9 @@ internal sealed class DualClusterProducer(
                 throw;
             }
 
-            if (!snapshot.Fleet.HasReaders(other))
+            if (!snapshot.Fleet.HasReaders(other) || (other == ClusterRole.New && IsFactsGuarded(snapshot) && !router.IsProvenOnNew(message.Topic, snapshot)))
             {
-                ProducerLog.FailoverRefused(_logger, target, message.Topic, other, $"no consumer reads {other}");
+                ProducerLog.FailoverRefused(_logger, target, message.Topic, other, $"no consumer reads {other}" + (other == ClusterRole.New ? " with a proven position" : ""));
                 Fail(ex, target, message.Topic, key, activity);
                 throw;
             }
@@ -99,8 +103,12 @@ internal sealed class DualClusterProducer(
         return new SendResult(receipt, key, failedOver, mirror);
     }
 
+    private bool IsFactsGuarded(RoutingSnapshot snapshot) => monitor.Active && snapshot.Options.SafeOrderGuard;
+
     private ValueTask<SendReceipt> SendToAsync(ClusterRole role, OutgoingMessage message, RoutingSnapshot snapshot, CancellationToken cancellationToken)
     {
+        // Counted as written before the attempt: a send that times out may still have been stored.
+        fleetActivity.RecordWrite(message.Topic, role);
         var producer = transports.Get(role).Producer;
         var pipeline = pipelines.For(role, snapshot.Options.Resilience);
         return pipeline.ExecuteAsync(

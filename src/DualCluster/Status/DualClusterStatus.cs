@@ -1,10 +1,11 @@
+using DualCluster.Fleet;
 using DualCluster.Consuming;
 using DualCluster.Idempotency;
 using DualCluster.Routing;
 
 namespace DualCluster.Status;
 
-internal sealed class DualClusterStatus(RoutingState routing, IEnumerable<ConsumerSlot> consumers, IIdempotencyStore store) : IDualClusterStatus
+internal sealed class DualClusterStatus(RoutingState routing, IEnumerable<ConsumerSlot> consumers, IIdempotencyStore store, IDualClusterFleet fleet) : IDualClusterStatus
 {
     private readonly ConsumerSlot[] _consumers = [.. consumers];
 
@@ -12,10 +13,13 @@ internal sealed class DualClusterStatus(RoutingState routing, IEnumerable<Consum
     {
         var current = routing.Current;
         var plan = current.Plan;
+        var report = fleet.GetFleet();
         var consumerStatuses = _consumers.Select(c => c.Instance?.Status).OfType<ConsumerStatus>().ToArray();
         return new NodeStatus(plan.NodeId, plan.Bucket, plan.ProducerTarget, plan.Mirror, plan.ConsumerTargets, current.Version, routing.RejectedCount, routing.LastRejection, consumerStatuses)
         {
             Warnings = FleetStoreCheck.Warning(store, current) is { } warning ? [warning] : [],
+            GuardMode = report.Mode,
+            Waits = report.Waits,
         };
     }
 }

@@ -27,6 +27,12 @@ public sealed record NodeStatus(
     /// </summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
+    /// <summary>How the safe-order guard decides on this node: on the configuration only, on live fleet facts, or holding still while the facts are unavailable.</summary>
+    public Fleet.FleetGuardMode GuardMode { get; init; }
+
+    /// <summary>What the node waits for, one line each (for example a topic kept on Old until a group holds a position on New). Empty when nothing.</summary>
+    public IReadOnlyList<string> Waits { get; init; } = [];
+
     /// <summary>True while any consumer drains a cluster before leaving it.</summary>
     public bool IsDraining => Consumers.Any(c => c.Phase == ConsumerPhase.Draining);
 
@@ -35,7 +41,7 @@ public sealed record NodeStatus(
     {
         builder.Append(System.Globalization.CultureInfo.InvariantCulture, $"NodeId = {NodeId}, Bucket = {Bucket}, ProducerTarget = {ProducerTarget}, Mirror = {Mirror}, ConsumerTargets = {ConsumerTargets}, ")
             .Append(System.Globalization.CultureInfo.InvariantCulture, $"RoutingVersion = {RoutingVersion}, RejectedReloads = {RejectedReloads}, LastRejectedReload = {LastRejectedReload}, ")
-            .Append("Consumers = [").AppendJoin(", ", Consumers).Append("], Warnings = [").AppendJoin("; ", Warnings).Append(System.Globalization.CultureInfo.InvariantCulture, $"], IsDraining = {IsDraining}");
+            .Append("Consumers = [").AppendJoin(", ", Consumers).Append("], Warnings = [").AppendJoin("; ", Warnings).Append(System.Globalization.CultureInfo.InvariantCulture, $"], GuardMode = {GuardMode}, Waits = [").AppendJoin("; ", Waits).Append(System.Globalization.CultureInfo.InvariantCulture, $"], IsDraining = {IsDraining}");
         return true;
     }
 }

@@ -33,6 +33,7 @@ internal sealed class DualClusterMetrics : IDisposable
         Switches = _meter.CreateCounter<long>("dualcluster.routing.switches", "{switch}", "Routing changes applied on this node.");
         RejectedReloads = _meter.CreateCounter<long>("dualcluster.routing.rejected_reloads", "{reload}", "Configuration reloads rejected as invalid or unsafe.");
         Draining = _meter.CreateUpDownCounter<long>("dualcluster.consumer.draining", "{consumer}", "Consumers draining Old before leaving it.");
+        HeldSends = _meter.CreateCounter<long>("dualcluster.producer.held_sends", "{message}", "Sends kept on Old because a consumer group of the topic holds no position on New yet (or the fleet facts are unavailable).");
         SendDuration = _meter.CreateHistogram<double>("dualcluster.send.duration", "ms", "Duration of a facade send, retries included.");
         HandleDuration = _meter.CreateHistogram<double>("dualcluster.handle.duration", "ms", "Duration of a handler call.");
     }
@@ -62,6 +63,8 @@ internal sealed class DualClusterMetrics : IDisposable
     public Counter<long> RejectedReloads { get; }
 
     public UpDownCounter<long> Draining { get; }
+
+    public Counter<long> HeldSends { get; }
 
     public Histogram<double> SendDuration { get; }
 

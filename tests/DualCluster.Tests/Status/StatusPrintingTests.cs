@@ -14,6 +14,7 @@ public sealed class StatusPrintingTests
             [consumer])
         {
             Warnings = ["the in-memory idempotency store only sees this node"],
+            Waits = ["topic 'orders' stays on Old: waiting for consumer group(s) 'billing' to hold a position on New"],
         };
 
         var text = status.ToString();
@@ -23,6 +24,7 @@ public sealed class StatusPrintingTests
         Assert.Contains("Group = billing", text, StringComparison.Ordinal);
         Assert.Contains("LastError = New: connection refused", text, StringComparison.Ordinal);
         Assert.Contains("Warnings = [the in-memory idempotency store only sees this node]", text, StringComparison.Ordinal);
+        Assert.Contains("Waits = [topic 'orders' stays on Old: waiting for consumer group(s) 'billing'", text, StringComparison.Ordinal);
         Assert.Contains("Errors = [DualCluster:Producer:NewWeight=30 moves writes", text, StringComparison.Ordinal);
     }
 
