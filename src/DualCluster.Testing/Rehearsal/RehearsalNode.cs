@@ -72,6 +72,11 @@ internal sealed class RehearsalNode : IAsyncDisposable
             var transport = run.TransportOptions;
             var dual = builder.Services.AddDualCluster(builder.Configuration.GetSection(DualClusterOptions.SectionName))
                 .UseIdempotencyStore(_ => new RehearsalStore(run.Store, run.StoreOutage, () => node.IsDead));
+            if (run.FleetRegistry is { } registry)
+            {
+                dual.UseFleetRegistry(_ => new NodeFleetRegistry(registry, node));
+            }
+
             if (run.Options.Clusters is { } clusters)
             {
                 // The core picks and validates each cluster's transport from the configured protocol, as in production;
@@ -285,6 +290,8 @@ internal sealed class RehearsalNode : IAsyncDisposable
         public ClusterRole Role => inner.Role;
 
         public IClusterProducer Producer => inner.Producer;
+
+        public IConsumerGroupProbe? GroupProbe => inner.GroupProbe;
 
         public IBacklogProbe BacklogProbe
         {

@@ -1,3 +1,4 @@
+using DualCluster.Fleet;
 using DualCluster.Idempotency;
 using DualCluster.Transport;
 using Microsoft.Extensions.Logging;
@@ -85,6 +86,21 @@ public sealed class RehearsalOptions
     /// loopback 4.x remoting broker, New on a loopback 5.x gRPC broker).
     /// </summary>
     public RehearsalClusters? Clusters { get; set; }
+
+    /// <summary>
+    /// Decide on the configuration only, as before the fleet registry existed (default false: every node publishes to a
+    /// shared fleet registry and the guard decides on live facts). On only to show what the facts prevent.
+    /// </summary>
+    public bool ConfigOnlyGuard { get; set; }
+
+    /// <summary>The fleet registry every node shares (e.g. a Redis or PostgreSQL one). Null: an in-memory registry owned by the run.</summary>
+    public IFleetRegistry? FleetRegistry { get; set; }
+
+    /// <summary>Producer node ids (default null: ids spread evenly over the buckets). Their count overrides <see cref="ProducerNodes"/>.</summary>
+    public IReadOnlyList<string>? ProducerNodeIds { get; set; }
+
+    /// <summary>Consumer node ids (default null: ids spread evenly over the buckets). Their count overrides <see cref="ConsumerNodes"/>.</summary>
+    public IReadOnlyList<string>? ConsumerNodeIds { get; set; }
 
     /// <summary>The topic (default <c>rehearsal</c>). The consumer group gets a unique name per run.</summary>
     public string Topic { get; set; } = "rehearsal";

@@ -75,4 +75,37 @@ public sealed record RehearsalStep(int Step, string Title, int ProducerWeight, i
         new(4, "All producers write New; Old still has a backlog", 100, 50) { HoldOldConsumption = true },
         new(5, "UNSAFE without the guard: last consumers leave Old with its backlog", 100, 100),
     ];
+
+    /// <summary>
+    /// The few-nodes trap (run it with <see cref="FewNodesProducerIds"/> and <see cref="FewNodesConsumerIds"/>): with three
+    /// consumer nodes a consumer weight of 30 puts none of them on New, while a producer weight of 20 moves one producer
+    /// there. A guard on the configuration accepts it and what that producer writes to New before the group has a position
+    /// there is lost; on facts, the producer keeps the topic on Old until a consumer of the group reads New.
+    /// </summary>
+    public static IReadOnlyList<RehearsalStep> FewNodes { get; } =
+    [
+        new(1, "Everything on Old; DualCluster deployed", 0, 0),
+        new(2, "Consumers 30% (none of the three consumer nodes has a bucket below 30)", 0, 30),
+        new(3, "Producers 20% (moves order-svc-1) while no consumer reads New", 20, 30),
+        new(3, "Consumers 70% (payment-worker-1 reads New)", 20, 70),
+        new(4, "All producers write New", 100, 70),
+        new(5, "Old drained; last consumers leave it", 100, 100),
+    ];
+
+    /// <summary>Producer node ids of <see cref="FewNodes"/>: buckets 18, 99 and 80.</summary>
+    public static IReadOnlyList<string> FewNodesProducerIds { get; } = ["order-svc-1", "order-svc-2", "order-svc-3"];
+
+    /// <summary>Consumer node ids of <see cref="FewNodes"/>: buckets 36, 93 and 74.</summary>
+    public static IReadOnlyList<string> FewNodesConsumerIds { get; } = ["payment-worker-1", "payment-worker-2", "payment-worker-3"];
+
+    /// <summary>
+    /// One reload moves consumers and producers at once: nodes apply it in any order, so a producer can write New before
+    /// any consumer of the group holds a position there. On facts the producers wait for that position.
+    /// </summary>
+    public static IReadOnlyList<RehearsalStep> SingleReload { get; } =
+    [
+        new(1, "Everything on Old; DualCluster deployed", 0, 0),
+        new(3, "One reload: half the consumers read New and every producer writes New", 100, 50),
+        new(5, "Old drained; last consumers leave it", 100, 100),
+    ];
 }

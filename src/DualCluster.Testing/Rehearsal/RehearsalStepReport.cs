@@ -37,4 +37,8 @@ public sealed record RehearsalStepReport(
     int ConsumersReadingNew,
     int Draining,
     long RejectedReloads,
-    IReadOnlyList<string> Faults);
+    IReadOnlyList<string> Faults)
+{
+    /// <summary>What the live nodes waited for at the end of the step (from their status), one line each, prefixed by the node id.</summary>
+    public IReadOnlyList<string> Waits { get; init; } = [];
+}
