@@ -1,15 +1,20 @@
+using DualCluster.Fleet;
 using DualCluster.Idempotency;
 using DualCluster.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace DualCluster;
 
-/// <summary>Registers the Redis idempotency store.</summary>
+/// <summary>Registers the Redis idempotency store and fleet registry.</summary>
 public static class RedisDualClusterBuilderExtensions
 {
+    internal const string NoConnection =
+        "Redis fleet registry: it shares the Redis idempotency store's connection: call UseRedisIdempotencyStore, or register an IConnectionMultiplexer.";
+
     /// <summary>
     /// Uses Redis as the fleet-wide idempotency store. Set <see cref="RedisIdempotencyStoreOptions.Configuration"/>, or
     /// leave it empty and register an <see cref="IConnectionMultiplexer"/> the store then shares. Options are validated
@@ -46,5 +51,45 @@ public static class RedisDualClusterBuilderExtensions
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
         return builder.UseRedisIdempotencyStore(o => o.Configuration = configuration);
+    }
+
+    /// <summary>
+    /// Uses Redis as the fleet registry (<see cref="IFleetRegistry"/>, replacing any registered before), on the same
+    /// connection and database as the Redis idempotency store (<see cref="UseRedisIdempotencyStore(DualClusterBuilder, Action{RedisIdempotencyStoreOptions})"/>),
+    /// or on a registered <see cref="IConnectionMultiplexer"/> when there is no such store. The registry is also
+    /// registered as <see cref="RedisFleetRegistry"/>. Options are validated when the host starts.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Sets the key prefix or database; defaults when null.</param>
+    /// <example><code>
+    /// services.AddDualCluster(configuration.GetSection("DualCluster"))
+    ///     .UseRedisIdempotencyStore("redis:6379")
+    ///     .UseRedisFleetRegistry();
+    /// </code></example>
+    public static DualClusterBuilder UseRedisFleetRegistry(this DualClusterBuilder builder, Action<RedisFleetRegistryOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<RedisFleetRegistryOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisFleetRegistryOptions>, RedisFleetRegistryOptionsValidator>());
+        builder.Services.TryAddSingleton(sp =>
+        {
+            var configured = sp.GetRequiredService<IOptions<RedisFleetRegistryOptions>>().Value;
+            var store = sp.GetService<RedisIdempotencyStore>();
+            var multiplexer = store?.Multiplexer ?? sp.GetService<IConnectionMultiplexer>() ?? throw new InvalidOperationException(NoConnection);
+            var database = configured.Database == -1 && store is not null
+                ? sp.GetRequiredService<IOptions<RedisIdempotencyStoreOptions>>().Value.Database
+                : configured.Database;
+            var effective = new RedisFleetRegistryOptions { KeyPrefix = configured.KeyPrefix, Database = database };
+            return new RedisFleetRegistry(multiplexer, effective, sp.GetService<ILogger<RedisFleetRegistry>>());
+        });
+        builder.Services.RemoveAll<IFleetRegistry>();
+        builder.Services.AddSingleton<IFleetRegistry>(sp => sp.GetRequiredService<RedisFleetRegistry>());
+        return builder;
     }
 }
