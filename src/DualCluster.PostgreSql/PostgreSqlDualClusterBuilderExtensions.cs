@@ -1,3 +1,4 @@
+using DualCluster.Fleet;
 using DualCluster.Idempotency;
 using DualCluster.PostgreSql;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,9 +9,12 @@ using Npgsql;
 
 namespace DualCluster;
 
-/// <summary>Registers the PostgreSQL idempotency store.</summary>
+/// <summary>Registers the PostgreSQL idempotency store and fleet registry.</summary>
 public static class PostgreSqlDualClusterBuilderExtensions
 {
+    internal const string NoDataSource =
+        "PostgreSQL fleet registry: it shares the PostgreSQL idempotency store's data source: call UsePostgreSqlIdempotencyStore, or register an NpgsqlDataSource.";
+
     /// <summary>
     /// Uses PostgreSQL as the fleet-wide idempotency store. Set
     /// <see cref="PostgreSqlIdempotencyStoreOptions.ConnectionString"/>, or leave it empty and register an
@@ -51,5 +55,41 @@ public static class PostgreSqlDualClusterBuilderExtensions
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         return builder.UsePostgreSqlIdempotencyStore(o => o.ConnectionString = connectionString);
+    }
+
+    /// <summary>
+    /// Uses PostgreSQL as the fleet registry (<see cref="IFleetRegistry"/>, replacing any registered before), on the
+    /// same data source as the PostgreSQL idempotency store (<see cref="UsePostgreSqlIdempotencyStore(DualClusterBuilder, Action{PostgreSqlIdempotencyStoreOptions})"/>),
+    /// or on a registered <see cref="NpgsqlDataSource"/> when there is no such store. The registry is also registered as
+    /// <see cref="PostgreSqlFleetRegistry"/>. Options are validated when the host starts.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Sets the schema, table or schema creation; defaults when null.</param>
+    /// <example><code>
+    /// services.AddDualCluster(configuration.GetSection("DualCluster"))
+    ///     .UsePostgreSqlIdempotencyStore(configuration.GetConnectionString("orders")!)
+    ///     .UsePostgreSqlFleetRegistry();
+    /// </code></example>
+    public static DualClusterBuilder UsePostgreSqlFleetRegistry(this DualClusterBuilder builder, Action<PostgreSqlFleetRegistryOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<PostgreSqlFleetRegistryOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgreSqlFleetRegistryOptions>, PostgreSqlFleetRegistryOptionsValidator>());
+        builder.Services.TryAddSingleton(sp =>
+        {
+            var dataSource = sp.GetService<PostgreSqlIdempotencyStore>()?.DataSource ?? sp.GetService<NpgsqlDataSource>()
+                ?? throw new InvalidOperationException(NoDataSource);
+            return new PostgreSqlFleetRegistry(
+                dataSource, sp.GetRequiredService<IOptions<PostgreSqlFleetRegistryOptions>>().Value, sp.GetService<ILogger<PostgreSqlFleetRegistry>>());
+        });
+        builder.Services.RemoveAll<IFleetRegistry>();
+        builder.Services.AddSingleton<IFleetRegistry>(sp => sp.GetRequiredService<PostgreSqlFleetRegistry>());
+        return builder;
     }
 }
