@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using DualCluster.Fleet;
 
 namespace DualCluster.Conformance.Fleet;
@@ -46,6 +48,14 @@ public abstract class FleetRegistryContract : IAsyncLifetime
     {
         _owned.Add(resource);
         return resource;
+    }
+
+    /// <summary>A loopback port nothing listens on (free a moment ago), for unreachable registries.</summary>
+    protected static int ClosedLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>A node id no other test uses; ids of one test share a prefix.</summary>
