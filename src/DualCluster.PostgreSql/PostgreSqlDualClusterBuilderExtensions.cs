@@ -12,9 +12,6 @@ namespace DualCluster;
 /// <summary>Registers the PostgreSQL idempotency store and fleet registry.</summary>
 public static class PostgreSqlDualClusterBuilderExtensions
 {
-    internal const string NoDataSource =
-        "PostgreSQL fleet registry: it shares the PostgreSQL idempotency store's data source: call UsePostgreSqlIdempotencyStore, or register an NpgsqlDataSource.";
-
     /// <summary>
     /// Uses PostgreSQL as the fleet-wide idempotency store. Set
     /// <see cref="PostgreSqlIdempotencyStoreOptions.ConnectionString"/>, or leave it empty and register an
@@ -70,26 +67,12 @@ public static class PostgreSqlDualClusterBuilderExtensions
     ///     .UsePostgreSqlIdempotencyStore(configuration.GetConnectionString("orders")!)
     ///     .UsePostgreSqlFleetRegistry();
     /// </code></example>
-    public static DualClusterBuilder UsePostgreSqlFleetRegistry(this DualClusterBuilder builder, Action<PostgreSqlFleetRegistryOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<PostgreSqlFleetRegistryOptions>();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
-        options.ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgreSqlFleetRegistryOptions>, PostgreSqlFleetRegistryOptionsValidator>());
-        builder.Services.TryAddSingleton(sp =>
-        {
-            var dataSource = sp.GetService<PostgreSqlIdempotencyStore>()?.DataSource ?? sp.GetService<NpgsqlDataSource>()
-                ?? throw new InvalidOperationException(NoDataSource);
-            return new PostgreSqlFleetRegistry(
-                dataSource, sp.GetRequiredService<IOptions<PostgreSqlFleetRegistryOptions>>().Value, sp.GetService<ILogger<PostgreSqlFleetRegistry>>());
-        });
-        builder.Services.RemoveAll<IFleetRegistry>();
-        builder.Services.AddSingleton<IFleetRegistry>(sp => sp.GetRequiredService<PostgreSqlFleetRegistry>());
-        return builder;
-    }
+    public static DualClusterBuilder UsePostgreSqlFleetRegistry(this DualClusterBuilder builder, Action<PostgreSqlFleetRegistryOptions>? configure = null) =>
+        builder.UseStoreFleetRegistry(
+            configure,
+            static (services, options) => options.Validate(services.IsService(typeof(PostgreSqlIdempotencyStore)) || services.IsService(typeof(NpgsqlDataSource))),
+            static (sp, options) => new PostgreSqlFleetRegistry(
+                sp.GetService<PostgreSqlIdempotencyStore>()?.DataSource ?? sp.GetRequiredService<NpgsqlDataSource>(),
+                options,
+                sp.GetService<ILogger<PostgreSqlFleetRegistry>>()));
 }

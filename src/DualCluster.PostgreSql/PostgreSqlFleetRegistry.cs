@@ -1,3 +1,4 @@
+using DualCluster.Configuration;
 using DualCluster.Fleet;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -36,11 +37,7 @@ public sealed class PostgreSqlFleetRegistry : IFleetRegistry
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         options ??= new PostgreSqlFleetRegistryOptions();
-        var problems = options.Validate();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(string.Join(" ", problems), nameof(options));
-        }
+        OptionsProblems.ThrowIfAny(options.Validate(hasDataSource: true), nameof(options));
 
         _dataSource = dataSource;
         _options = options;

@@ -19,9 +19,15 @@ public sealed class PostgreSqlFleetRegistryOptions
     public bool CreateSchema { get; set; } = true;
 
     /// <summary>Returns the problems with these settings (empty when valid).</summary>
-    public IReadOnlyList<string> Validate()
+    /// <param name="hasDataSource">Whether there is a data source to use (the idempotency store's or a registered one).</param>
+    public IReadOnlyList<string> Validate(bool hasDataSource)
     {
         var problems = new List<string>();
+        if (!hasDataSource)
+        {
+            problems.Add("PostgreSQL fleet registry: it shares the PostgreSQL idempotency store's data source: call UsePostgreSqlIdempotencyStore, or register an NpgsqlDataSource.");
+        }
+
         if (!PostgreSqlIdentifier.IsValid(Schema))
         {
             problems.Add($"PostgreSQL fleet registry: Schema '{Schema}' must be a plain identifier (letters, digits, '_', at most 63 characters, not starting with a digit).");

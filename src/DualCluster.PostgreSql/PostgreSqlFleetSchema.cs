@@ -1,3 +1,5 @@
+using DualCluster.Configuration;
+
 namespace DualCluster.PostgreSql;
 
 /// <summary>The table the PostgreSQL fleet registry uses, as SQL a DBA can run.</summary>
@@ -10,11 +12,7 @@ public static class PostgreSqlFleetSchema
     /// <exception cref="ArgumentException">A name is not a plain identifier.</exception>
     public static string CreateScript(string schema = "public", string table = "dualcluster_fleet")
     {
-        var problems = new PostgreSqlFleetRegistryOptions { Schema = schema, TableName = table }.Validate();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(string.Join(" ", problems));
-        }
+        OptionsProblems.ThrowIfAny(new PostgreSqlFleetRegistryOptions { Schema = schema, TableName = table }.Validate(hasDataSource: true));
 
         return $"""
             CREATE TABLE IF NOT EXISTS "{schema}"."{table}" (

@@ -12,9 +12,6 @@ namespace DualCluster;
 /// <summary>Registers the Redis idempotency store and fleet registry.</summary>
 public static class RedisDualClusterBuilderExtensions
 {
-    internal const string NoConnection =
-        "Redis fleet registry: it shares the Redis idempotency store's connection: call UseRedisIdempotencyStore, or register an IConnectionMultiplexer.";
-
     /// <summary>
     /// Uses Redis as the fleet-wide idempotency store. Set <see cref="RedisIdempotencyStoreOptions.Configuration"/>, or
     /// leave it empty and register an <see cref="IConnectionMultiplexer"/> the store then shares. Options are validated
@@ -66,30 +63,18 @@ public static class RedisDualClusterBuilderExtensions
     ///     .UseRedisIdempotencyStore("redis:6379")
     ///     .UseRedisFleetRegistry();
     /// </code></example>
-    public static DualClusterBuilder UseRedisFleetRegistry(this DualClusterBuilder builder, Action<RedisFleetRegistryOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<RedisFleetRegistryOptions>();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
-        options.ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisFleetRegistryOptions>, RedisFleetRegistryOptionsValidator>());
-        builder.Services.TryAddSingleton(sp =>
-        {
-            var configured = sp.GetRequiredService<IOptions<RedisFleetRegistryOptions>>().Value;
-            var store = sp.GetService<RedisIdempotencyStore>();
-            var multiplexer = store?.Multiplexer ?? sp.GetService<IConnectionMultiplexer>() ?? throw new InvalidOperationException(NoConnection);
-            var database = configured.Database == -1 && store is not null
-                ? sp.GetRequiredService<IOptions<RedisIdempotencyStoreOptions>>().Value.Database
-                : configured.Database;
-            var effective = new RedisFleetRegistryOptions { KeyPrefix = configured.KeyPrefix, Database = database };
-            return new RedisFleetRegistry(multiplexer, effective, sp.GetService<ILogger<RedisFleetRegistry>>());
-        });
-        builder.Services.RemoveAll<IFleetRegistry>();
-        builder.Services.AddSingleton<IFleetRegistry>(sp => sp.GetRequiredService<RedisFleetRegistry>());
-        return builder;
-    }
+    public static DualClusterBuilder UseRedisFleetRegistry(this DualClusterBuilder builder, Action<RedisFleetRegistryOptions>? configure = null) =>
+        builder.UseStoreFleetRegistry(
+            configure,
+            static (services, options) => options.Validate(services.IsService(typeof(RedisIdempotencyStore)) || services.IsService(typeof(IConnectionMultiplexer))),
+            static (sp, configured) =>
+            {
+                var store = sp.GetService<RedisIdempotencyStore>();
+                var multiplexer = store?.Multiplexer ?? sp.GetRequiredService<IConnectionMultiplexer>();
+                var database = configured.Database == -1 && store is not null
+                    ? sp.GetRequiredService<IOptions<RedisIdempotencyStoreOptions>>().Value.Database
+                    : configured.Database;
+                var effective = new RedisFleetRegistryOptions { KeyPrefix = configured.KeyPrefix, Database = database };
+                return new RedisFleetRegistry(multiplexer, effective, sp.GetService<ILogger<RedisFleetRegistry>>());
+            });
 }

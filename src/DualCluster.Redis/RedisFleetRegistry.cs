@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using DualCluster.Configuration;
 using DualCluster.Fleet;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -55,11 +56,7 @@ public sealed class RedisFleetRegistry : IFleetRegistry
     {
         ArgumentNullException.ThrowIfNull(multiplexer);
         options ??= new RedisFleetRegistryOptions();
-        var problems = options.Validate();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(string.Join(" ", problems), nameof(options));
-        }
+        OptionsProblems.ThrowIfAny(options.Validate(hasConnection: true), nameof(options));
 
         _multiplexer = multiplexer;
         _database = multiplexer.GetDatabase(options.Database);

@@ -18,9 +18,15 @@ public sealed class RedisFleetRegistryOptions
     public int Database { get; set; } = -1;
 
     /// <summary>Returns the problems with these settings (empty when valid).</summary>
-    public IReadOnlyList<string> Validate()
+    /// <param name="hasConnection">Whether there is a connection to use (the idempotency store's or a registered multiplexer).</param>
+    public IReadOnlyList<string> Validate(bool hasConnection)
     {
         var problems = new List<string>();
+        if (!hasConnection)
+        {
+            problems.Add("Redis fleet registry: it shares the Redis idempotency store's connection: call UseRedisIdempotencyStore, or register an IConnectionMultiplexer.");
+        }
+
         if (string.IsNullOrEmpty(KeyPrefix) || KeyPrefix.AsSpan().IndexOfAny('{', '}') >= 0)
         {
             problems.Add($"Redis fleet registry: KeyPrefix '{KeyPrefix}' must be non-empty and hold no '{{' or '}}' (it is the keys' hash tag on Redis Cluster).");
