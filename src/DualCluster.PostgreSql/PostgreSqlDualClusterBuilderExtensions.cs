@@ -1,3 +1,4 @@
+using DualCluster.Fleet;
 using DualCluster.Idempotency;
 using DualCluster.PostgreSql;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,7 +9,7 @@ using Npgsql;
 
 namespace DualCluster;
 
-/// <summary>Registers the PostgreSQL idempotency store.</summary>
+/// <summary>Registers the PostgreSQL idempotency store and fleet registry.</summary>
 public static class PostgreSqlDualClusterBuilderExtensions
 {
     /// <summary>
@@ -52,4 +53,26 @@ public static class PostgreSqlDualClusterBuilderExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         return builder.UsePostgreSqlIdempotencyStore(o => o.ConnectionString = connectionString);
     }
+
+    /// <summary>
+    /// Uses PostgreSQL as the fleet registry (<see cref="IFleetRegistry"/>, replacing any registered before), on the
+    /// same data source as the PostgreSQL idempotency store (<see cref="UsePostgreSqlIdempotencyStore(DualClusterBuilder, Action{PostgreSqlIdempotencyStoreOptions})"/>),
+    /// or on a registered <see cref="NpgsqlDataSource"/> when there is no such store. The registry is also registered as
+    /// <see cref="PostgreSqlFleetRegistry"/>. Options are validated when the host starts.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Sets the schema, table or schema creation; defaults when null.</param>
+    /// <example><code>
+    /// services.AddDualCluster(configuration.GetSection("DualCluster"))
+    ///     .UsePostgreSqlIdempotencyStore(configuration.GetConnectionString("orders")!)
+    ///     .UsePostgreSqlFleetRegistry();
+    /// </code></example>
+    public static DualClusterBuilder UsePostgreSqlFleetRegistry(this DualClusterBuilder builder, Action<PostgreSqlFleetRegistryOptions>? configure = null) =>
+        builder.UseStoreFleetRegistry(
+            configure,
+            static (services, options) => options.Validate(services.IsService(typeof(PostgreSqlIdempotencyStore)) || services.IsService(typeof(NpgsqlDataSource))),
+            static (sp, options) => new PostgreSqlFleetRegistry(
+                sp.GetService<PostgreSqlIdempotencyStore>()?.DataSource ?? sp.GetRequiredService<NpgsqlDataSource>(),
+                options,
+                sp.GetService<ILogger<PostgreSqlFleetRegistry>>()));
 }

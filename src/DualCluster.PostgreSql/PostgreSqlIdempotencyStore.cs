@@ -99,24 +99,7 @@ public sealed class PostgreSqlIdempotencyStore : IIdempotencyStore, IAsyncDispos
         await _schemaLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var connectionScope = connection.ConfigureAwait(false);
-            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using var transactionScope = transaction.ConfigureAwait(false);
-            var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext($1))", connection, transaction);
-            await using (lockCommand.ConfigureAwait(false))
-            {
-                lockCommand.Parameters.Add(new NpgsqlParameter { Value = $"{_options.Schema}.{_options.TableName}" });
-                await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            var createCommand = new NpgsqlCommand(_sql.Create, connection, transaction);
-            await using (createCommand.ConfigureAwait(false))
-            {
-                await createCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            await PostgreSqlSchemaCreation.RunAsync(_dataSource, $"{_options.Schema}.{_options.TableName}", _sql.Create, cancellationToken).ConfigureAwait(false);
             _schemaReady = true;
         }
         catch (Exception ex) when (IsOutage(ex))

@@ -1,10 +1,9 @@
-using System.Text.RegularExpressions;
 using DualCluster.Idempotency;
 
 namespace DualCluster.PostgreSql;
 
 /// <summary>Settings of <see cref="PostgreSqlIdempotencyStore"/>.</summary>
-public sealed partial class PostgreSqlIdempotencyStoreOptions
+public sealed class PostgreSqlIdempotencyStoreOptions
 {
     /// <summary>
     /// An Npgsql connection string. Leave empty to use an <see cref="Npgsql.NpgsqlDataSource"/> the application already
@@ -68,12 +67,12 @@ public sealed partial class PostgreSqlIdempotencyStoreOptions
             problems.Add("PostgreSQL idempotency store: SynchronousCommit = false applies only to connections the store opens itself: set ConnectionString, or set synchronous_commit on your own data source.");
         }
 
-        if (Schema is null || !Identifier().IsMatch(Schema))
+        if (!PostgreSqlIdentifier.IsValid(Schema))
         {
             problems.Add($"PostgreSQL idempotency store: Schema '{Schema}' must be a plain identifier (letters, digits, '_', at most 63 characters, not starting with a digit).");
         }
 
-        if (TableName is null || !Identifier().IsMatch(TableName) || TableName.Length > 40)
+        if (!PostgreSqlIdentifier.IsValid(TableName, 40))
         {
             problems.Add($"PostgreSQL idempotency store: TableName '{TableName}' must be a plain identifier of at most 40 characters (letters, digits, '_', not starting with a digit).");
         }
@@ -95,7 +94,4 @@ public sealed partial class PostgreSqlIdempotencyStoreOptions
 
         return problems;
     }
-
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]
-    private static partial Regex Identifier();
 }

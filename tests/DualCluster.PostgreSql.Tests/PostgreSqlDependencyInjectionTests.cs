@@ -1,3 +1,4 @@
+using DualCluster.Fleet;
 using DualCluster.Idempotency;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -74,5 +75,53 @@ public sealed class PostgreSqlDependencyInjectionTests(PostgreSqlServerFixture f
         var mine = Assert.Single(failures.OfType<OptionsValidationException>(), f => f.OptionsType == typeof(PostgreSqlIdempotencyStoreOptions));
         Assert.Contains("ConnectionString", mine.Message, StringComparison.Ordinal);
         Assert.Contains("CleanupBatchSize", mine.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Fleet_registry_shares_the_idempotency_stores_data_source()
+    {
+        using var host = BuildHost(s => s.AddDualCluster(_ => { })
+            .UsePostgreSqlIdempotencyStore(fixture.Server.ConnectionString)
+            .UsePostgreSqlFleetRegistry(o => o.TableName = "di_fleet"));
+
+        var registry = Assert.IsType<PostgreSqlFleetRegistry>(host.Services.GetRequiredService<IFleetRegistry>());
+        var node = Guid.NewGuid().ToString();
+        await registry.PublishAsync(new FleetMember(node, 1, ClusterRole.Old, [], []), TimeSpan.FromMinutes(1));
+
+        Assert.Same(host.Services.GetRequiredService<PostgreSqlIdempotencyStore>().DataSource, registry.DataSource);
+        Assert.Same(registry, host.Services.GetRequiredService<PostgreSqlFleetRegistry>());
+        Assert.Equal([node], (await registry.GetLiveMembersAsync()).Select(m => m.NodeId));
+    }
+
+    [Fact]
+    public async Task Fleet_registry_uses_a_registered_data_source_and_replaces_a_registry_registered_before()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(fixture.Server.ConnectionString);
+        using var host = BuildHost(s =>
+        {
+            s.AddSingleton(dataSource);
+            s.AddSingleton<IFleetRegistry>(new InMemoryFleetRegistry());
+            s.AddDualCluster(_ => { }).UsePostgreSqlFleetRegistry();
+        });
+
+        var registry = Assert.IsType<PostgreSqlFleetRegistry>(Assert.Single(host.Services.GetServices<IFleetRegistry>()));
+        await registry.PublishAsync(new FleetMember("n1", 1, null, [], []), TimeSpan.FromMinutes(1));
+
+        Assert.Same(dataSource, registry.DataSource);
+        await using var command = dataSource.CreateCommand("SELECT count(*) FROM dualcluster_fleet WHERE node_id = 'n1'");
+        Assert.Equal(1L, await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Fleet_registry_without_a_data_source_fails_the_host_start_with_a_message_naming_the_fix()
+    {
+        using var host = BuildHost(s => s.AddDualCluster(_ => { }).UsePostgreSqlFleetRegistry(o => o.Schema = "no such schema"));
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+
+        var failures = failure is AggregateException all ? all.InnerExceptions : [failure];
+        var mine = Assert.Single(failures.OfType<OptionsValidationException>(), f => f.OptionsType == typeof(PostgreSqlFleetRegistryOptions));
+        Assert.Contains("UsePostgreSqlIdempotencyStore", mine.Message, StringComparison.Ordinal);
+        Assert.Contains("Schema", mine.Message, StringComparison.Ordinal);
     }
 }

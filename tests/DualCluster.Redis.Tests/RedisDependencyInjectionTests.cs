@@ -1,3 +1,4 @@
+using DualCluster.Fleet;
 using DualCluster.Idempotency;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -85,5 +86,58 @@ public sealed class RedisDependencyInjectionTests(RedisServerFixture fixture) : 
         // Other options (the clusters, left unset here) may fail too; the store's own failure must be among them.
         var failures = failure is AggregateException all ? all.InnerExceptions : [failure];
         Assert.Contains(failures.OfType<OptionsValidationException>(), f => f.OptionsType == typeof(RedisIdempotencyStoreOptions) && f.Message.Contains("Configuration", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Fleet_registry_shares_the_idempotency_stores_connection_and_database()
+    {
+        using var host = BuildHost(s => s.AddDualCluster(_ => { })
+            .UseRedisIdempotencyStore(o =>
+            {
+                o.Configuration = fixture.Server.ConnectionString;
+                o.Database = 3;
+            })
+            .UseRedisFleetRegistry());
+
+        var registry = Assert.IsType<RedisFleetRegistry>(host.Services.GetRequiredService<IFleetRegistry>());
+        var node = Guid.NewGuid().ToString();
+        await registry.PublishAsync(new FleetMember(node, 1, ClusterRole.Old, [], []), TimeSpan.FromMinutes(1));
+
+        var store = host.Services.GetRequiredService<RedisIdempotencyStore>();
+        Assert.Same(store.Multiplexer, registry.Multiplexer);
+        Assert.Same(registry, host.Services.GetRequiredService<RedisFleetRegistry>());
+        Assert.True(await store.Multiplexer.GetDatabase(3).KeyExistsAsync($"{{dualcluster:fleet:}}node:{node}"));
+        Assert.Equal([node], (await registry.GetLiveMembersAsync()).Select(m => m.NodeId));
+    }
+
+    [Fact]
+    public async Task Fleet_registry_uses_a_registered_multiplexer_and_replaces_a_registry_registered_before()
+    {
+        using var multiplexer = await ConnectionMultiplexer.ConnectAsync(fixture.Server.ConnectionString);
+        using var host = BuildHost(s =>
+        {
+            s.AddSingleton<IConnectionMultiplexer>(multiplexer);
+            s.AddSingleton<IFleetRegistry>(new InMemoryFleetRegistry());
+            s.AddDualCluster(_ => { }).UseRedisFleetRegistry(o => o.KeyPrefix = "app-b:");
+        });
+
+        var registry = Assert.IsType<RedisFleetRegistry>(Assert.Single(host.Services.GetServices<IFleetRegistry>()));
+        await registry.PublishAsync(new FleetMember("n1", 1, null, [], []), TimeSpan.FromMinutes(1));
+
+        Assert.Same(multiplexer, registry.Multiplexer);
+        Assert.True(await multiplexer.GetDatabase().KeyExistsAsync("{app-b:}node:n1"));
+    }
+
+    [Fact]
+    public async Task Fleet_registry_without_a_connection_fails_the_host_start_with_a_message_naming_the_fix()
+    {
+        using var host = BuildHost(s => s.AddDualCluster(_ => { }).UseRedisFleetRegistry(o => o.KeyPrefix = string.Empty));
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+
+        var failures = failure is AggregateException all ? all.InnerExceptions : [failure];
+        var mine = Assert.Single(failures.OfType<OptionsValidationException>(), f => f.OptionsType == typeof(RedisFleetRegistryOptions));
+        Assert.Contains("UseRedisIdempotencyStore", mine.Message, StringComparison.Ordinal);
+        Assert.Contains("KeyPrefix", mine.Message, StringComparison.Ordinal);
     }
 }
