@@ -20,8 +20,7 @@ public sealed class GroupPositionTests
     {
         await using var cluster = await StartLoopbackAsync();
         await using var transport = NewTransport(cluster.NameServerAddress);
-        var topic = Unique("T");
-        cluster.Broker.CreateTopic(topic, 2);
+        var topic = NewTopic(cluster, 2);
         var consumer = (RemotingConsumer)transport.CreateConsumer(new ConsumerSubscription(Unique("G"), topic), Ack);
         Assert.False(consumer.IsPositioned);
 
@@ -44,8 +43,7 @@ public sealed class GroupPositionTests
     {
         // Every stored message counts as on disk, so the broker answers QUERY_NOT_FOUND for the new group (no young-queue 0).
         await using var cluster = await StartLoopbackAsync(new RemotingLoopbackOptions { MessagesInMemoryPerQueue = 0 });
-        var topic = Unique("T");
-        SeedEveryQueue(cluster, topic, queues: 2, perQueue: 3);
+        var topic = SeedEveryQueue(cluster, queues: 2, perQueue: 3);
         // No periodic persist during the test: only the start commit can position the group.
         await using var transport = NewTransport(cluster.NameServerAddress, o => o.Settings["OffsetPersistInterval"] = "01:00:00");
         var group = Unique("G");
@@ -81,8 +79,7 @@ public sealed class GroupPositionTests
     {
         await using var cluster = await StartLoopbackAsync();
         await using var transport = NewTransport(cluster.NameServerAddress);
-        var topic = Unique("T");
-        cluster.Broker.CreateTopic(topic, 4);
+        var topic = NewTopic(cluster, 4);
         var consumer = transport.CreateConsumer(new ConsumerSubscription(Unique("G"), topic), Ack);
 
         await consumer.StartAsync();
@@ -97,10 +94,8 @@ public sealed class GroupPositionTests
     {
         await using var cluster = await StartLoopbackAsync();
         await using var transport = NewTransport(cluster.NameServerAddress);
-        var topic = Unique("T");
-        var otherTopic = Unique("U");
-        cluster.Broker.CreateTopic(topic, 2);
-        cluster.Broker.CreateTopic(otherTopic, 2);
+        var topic = NewTopic(cluster, 2);
+        var otherTopic = NewTopic(cluster, 2);
         var (live, past, unrelated) = (Unique("Live"), Unique("Past"), Unique("Other"));
         var liveConsumer = transport.CreateConsumer(new ConsumerSubscription(live, topic), Ack);
         var pastConsumer = transport.CreateConsumer(new ConsumerSubscription(past, topic), Ack);
@@ -129,8 +124,7 @@ public sealed class GroupPositionTests
     {
         await using var cluster = await StartLoopbackAsync();
         await using var broker = await RemotingConnection.ConnectAsync(cluster.BrokerAddress, null, SafetyTimeout, default);
-        var topic = Unique("T");
-        cluster.Broker.CreateTopic(topic, 1);
+        var topic = NewTopic(cluster, 1);
         var group = Unique("G");
 
         var none = await broker.InvokeAsync(ConsumeByWho(topic), SafetyTimeout);
@@ -148,8 +142,7 @@ public sealed class GroupPositionTests
     {
         await using var cluster = await StartLoopbackAsync(new RemotingLoopbackOptions { MessagesInMemoryPerQueue = 0 });
         await using var transport = NewTransport(cluster.NameServerAddress);
-        var topic = Unique("T");
-        SeedEveryQueue(cluster, topic, queues: 3, perQueue: 1);
+        var topic = SeedEveryQueue(cluster, queues: 3, perQueue: 1);
         var group = Unique("G");
         await using var broker = await RemotingConnection.ConnectAsync(cluster.BrokerAddress, null, SafetyTimeout, default);
 
@@ -172,8 +165,7 @@ public sealed class GroupPositionTests
         // not on disk: a group connecting now would start there and read every message sent from now on.
         await using var cluster = await StartLoopbackAsync();
         await using var transport = NewTransport(cluster.NameServerAddress);
-        var topic = Unique("T");
-        cluster.Broker.CreateTopic(topic, 2);
+        var topic = NewTopic(cluster, 2);
 
         Assert.True(await transport.GroupProbe.HasPositionAsync(Unique("G"), topic).AsTask().WaitAsync(SafetyTimeout));
     }
@@ -183,8 +175,7 @@ public sealed class GroupPositionTests
     {
         await using var cluster = await StartLoopbackAsync();
         await using var transport = NewTransport(cluster.NameServerAddress);
-        var topic = Unique("T");
-        cluster.Broker.CreateTopic(topic, 2);
+        var topic = NewTopic(cluster, 2);
         await cluster.StopBrokerAsync();
 
         await Assert.ThrowsAsync<ClusterTransportException>(() => transport.GroupProbe.GetConsumerGroupsAsync(topic).AsTask().WaitAsync(SafetyTimeout));
@@ -200,9 +191,17 @@ public sealed class GroupPositionTests
         Assert.Equal(["x"], RemotingGroupProbe.ParseGroupList(JsonSerializer.SerializeToUtf8Bytes(new { other = new[] { "y" }, groupList = new[] { "x" } })));
     }
 
-    private static void SeedEveryQueue(RemotingLoopbackCluster cluster, string topic, int queues, int perQueue)
+    private static string NewTopic(RemotingLoopbackCluster cluster, int queues)
     {
+        var topic = Unique("T");
         cluster.Broker.CreateTopic(topic, queues);
+        return topic;
+    }
+
+    /// <summary>A new topic with <paramref name="perQueue"/> messages stored in each of its queues before any group exists.</summary>
+    private static string SeedEveryQueue(RemotingLoopbackCluster cluster, int queues, int perQueue)
+    {
+        var topic = NewTopic(cluster, queues);
         for (var queueId = 0; queueId < queues; queueId++)
         {
             for (var i = 0; i < perQueue; i++)
@@ -210,6 +209,8 @@ public sealed class GroupPositionTests
                 cluster.Broker.Send(new OutgoingMessage(topic, "old"u8.ToArray()), queueId: queueId);
             }
         }
+
+        return topic;
     }
 
     private static RemotingCommand QueryOffset(string group, string topic, int queueId) =>
