@@ -64,6 +64,18 @@ internal sealed class ConsumerRegistry
         }
     }
 
+    /// <summary>
+    /// The groups with a live channel whose subscriptions name <paramref name="topic"/> (ConsumerManager.queryTopicConsumeByWho;
+    /// Apache drops a group from its consumer table when its last channel goes, so a group without members is not counted).
+    /// </summary>
+    public List<string> GroupsSubscribing(string topic)
+    {
+        lock (_gate)
+        {
+            return [.. _groups.Where(g => g.Value.Members.Count > 0 && g.Value.Subscriptions.ContainsKey(topic)).Select(g => g.Key)];
+        }
+    }
+
     public SubscriptionEntry? Subscription(string group, string topic)
     {
         lock (_gate)

@@ -30,6 +30,9 @@ internal interface IRemotingStore
     /// <summary>The offset <paramref name="group"/> committed for the queue; null when it never committed one.</summary>
     long? QueryOffset(string group, string topic, int queueId);
 
+    /// <summary>The groups that committed an offset of some queue of <paramref name="topic"/> (ConsumerOffsetManager.whichGroupByTopic).</summary>
+    IReadOnlyCollection<string> GroupsWithOffsets(string topic);
+
     /// <summary>The lowest offset still stored in the queue (raised by <see cref="ExpireBefore"/>).</summary>
     long GetMinOffset(string topic, int queueId);
 

@@ -138,6 +138,9 @@ internal sealed class InMemoryRemotingStore(InMemoryBroker broker, RemotingLoopb
         return offset < 0 ? null : offset;
     }
 
+    public IReadOnlyCollection<string> GroupsWithOffsets(string topic) =>
+        [.. _committed.Keys.Where(k => k.Topic == topic).Select(k => k.Group).Distinct(StringComparer.Ordinal)];
+
     public long GetMinOffset(string topic, int queueId) =>
         broker.TopicExists(topic) ? Math.Max(Map(() => broker.GetMinOffset(topic, queueId)), ExpiredBefore(topic, queueId)) : 0;
 

@@ -69,6 +69,7 @@ internal sealed class LoopbackBroker
                 RequestCode.ConsumerSendMsgBack => SendBack(request),
                 RequestCode.GetConsumeStats => ConsumeStats(request),
                 RequestCode.GetAllDelayOffset => DelayOffsets(request),
+                RequestCode.QueryTopicConsumeByWho => ConsumeByWho(request),
                 RequestCode.CheckClientConfig => RemotingCommand.CreateResponse(request, ResponseCode.Success),
                 _ => RemotingCommand.CreateResponse(request, ResponseCode.RequestCodeNotSupported, $" request type {request.Code} not supported"),
             };
@@ -359,7 +360,8 @@ internal sealed class LoopbackBroker
     }
 
     /// <summary>
-    /// ConsumerManageProcessor.queryConsumerOffset (4.9.7): the committed offset; for a group that never committed,
+    /// ConsumerManageProcessor.queryConsumerOffset (apache/rocketmq 4.9.7, broker/.../processor/ConsumerManageProcessor.java; required
+    /// headers consumerGroup, topic, queueId): the committed offset (ConsumerOffsetManager.queryOffset); for a group that never committed,
     /// 0 when the queue's min offset is ≤ 0 and its first message is not on disk
     /// (DefaultMessageStore.checkInDiskByConsumeOffset — an empty queue counts as not on disk), else QUERY_NOT_FOUND.
     /// So a new CONSUME_FROM_LAST_OFFSET group reads a young queue from its start, an older one from its max offset.
@@ -380,6 +382,23 @@ internal sealed class LoopbackBroker
         }
 
         return RemotingCommand.CreateResponse(request, ResponseCode.QueryNotFound, "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first");
+    }
+
+    /// <summary>
+    /// AdminBrokerProcessor.queryTopicConsumeByWho (apache/rocketmq 4.9.7, broker/.../processor/AdminBrokerProcessor.java):
+    /// the groups whose live subscription table names the topic (ConsumerManager.queryTopicConsumeByWho) united with the
+    /// groups holding offsets of it (ConsumerOffsetManager.whichGroupByTopic), as a GroupList body
+    /// <c>{"groupList":[…]}</c>. Always SUCCESS, also for an unknown topic (an empty list).
+    /// </summary>
+    private RemotingCommand ConsumeByWho(RemotingCommand request)
+    {
+        Require(request, "topic");
+        var topic = request.GetExt("topic")!;
+        var groups = new SortedSet<string>(_consumers.GroupsSubscribing(topic), StringComparer.Ordinal);
+        groups.UnionWith(_store.GroupsWithOffsets(topic));
+        var response = RemotingCommand.CreateResponse(request, ResponseCode.Success);
+        response.Body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, SortedSet<string>> { ["groupList"] = groups });
+        return response;
     }
 
     private RemotingCommand UpdateOffset(RemotingCommand request)

@@ -15,6 +15,8 @@ internal sealed class GrpcPushConsumer : IClusterConsumer
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private PushConsumerClient? _running;
+    private PushConsumerClient? _lastRun;
+    private volatile bool _positionedBefore;
     private bool _disposed;
 
     public GrpcPushConsumer(GrpcConnection connection, ConsumerSubscription subscription, ClusterMessageHandler handler, ILogger logger)
@@ -27,8 +29,11 @@ internal sealed class GrpcPushConsumer : IClusterConsumer
 
     public ConsumerSubscription Subscription { get; }
 
-    /// <summary>Not proven yet by this transport: never claims a position (the fleet guard then keeps producers where they are).</summary>
-    public bool IsPositioned => false;
+    /// <summary>
+    /// True once a run had queues assigned and its first receive on each was answered (<see cref="PushConsumerClient.IsPositioned"/>);
+    /// stays true across stops and restarts.
+    /// </summary>
+    public bool IsPositioned => _positionedBefore || (Volatile.Read(ref _lastRun)?.IsPositioned ?? false);
 
     /// <summary>The client of the current run, or null while stopped (tests observe it).</summary>
     internal PushConsumerClient? Current => Volatile.Read(ref _running);
@@ -55,6 +60,12 @@ internal sealed class GrpcPushConsumer : IClusterConsumer
                 throw;
             }
 
+            if (_lastRun?.IsPositioned == true)
+            {
+                _positionedBefore = true;
+            }
+
+            Volatile.Write(ref _lastRun, client);
             Volatile.Write(ref _running, client);
         }
         finally

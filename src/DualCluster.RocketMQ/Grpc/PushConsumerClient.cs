@@ -40,6 +40,7 @@ internal sealed class PushConsumerClient : GrpcClient
     private Task[] _workers = [];
     private Task _assignmentLoop = Task.CompletedTask;
     private bool _stopping;
+    private volatile bool _positioned;
     private volatile ServerSubscription _server;
 
     public PushConsumerClient(GrpcConnection connection, ConsumerSubscription subscription, ClusterMessageHandler handler, ILogger logger)
@@ -56,6 +57,12 @@ internal sealed class PushConsumerClient : GrpcClient
 
     /// <summary>Queues this run currently long-polls.</summary>
     public int ActiveReceiveLoops => _loops.Count;
+
+    /// <summary>
+    /// True once an assignment gave this run queues and a receive was answered on every one of them: the proxy pops
+    /// for the group there, which initializes the group's position on the queue (the broker's consumer offset). Stays true.
+    /// </summary>
+    public bool IsPositioned => _positioned;
 
     /// <summary>Whether the server said the group consumes in order (Subscription.fifo).</summary>
     public bool IsOrdered => _server.Fifo;
@@ -269,6 +276,20 @@ internal sealed class PushConsumerClient : GrpcClient
                     }
                 }
             }
+
+            EvaluatePositioned();
+        }
+    }
+
+    /// <summary>Latches <see cref="IsPositioned"/> once queues are assigned and each answered a receive.</summary>
+    private void EvaluatePositioned()
+    {
+        lock (_stateGate)
+        {
+            if (!_positioned && !_loops.IsEmpty && _loops.Values.All(l => l.Answered))
+            {
+                _positioned = true;
+            }
         }
     }
 
@@ -295,6 +316,11 @@ internal sealed class PushConsumerClient : GrpcClient
                     attemptId ??= Guid.NewGuid().ToString();
                     var received = await ReceiveAsync(queue, endpoint, reserved, server, attemptId, cancellationToken).ConfigureAwait(false);
                     attemptId = null;
+                    if (!loop.Answered)
+                    {
+                        loop.Answered = true;
+                        EvaluatePositioned();
+                    }
                     if (received.Count > 0)
                     {
                         Dispatch(received, server.Fifo);
@@ -817,8 +843,16 @@ internal sealed class PushConsumerClient : GrpcClient
     {
         private readonly CancellationTokenSource _cts = CancellationTokenSource.CreateLinkedTokenSource(parent);
         private int _live = receivers;
+        private volatile bool _answered;
 
         public CancellationToken Token => _cts.Token;
+
+        /// <summary>Whether a receive on this queue was answered (messages or MESSAGE_NOT_FOUND).</summary>
+        public bool Answered
+        {
+            get => _answered;
+            set => _answered = value;
+        }
 
         public void Cancel()
         {

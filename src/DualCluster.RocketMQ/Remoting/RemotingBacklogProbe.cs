@@ -78,7 +78,7 @@ internal sealed class RemotingBacklogProbe(RemotingClient client, Func<string, s
             var progress = ParseDelayOffsets(response.Body.Span);
             var levels = Math.Max(MessageConst.DelayLevels.Length, progress.Count == 0 ? 0 : progress.Keys.Max());
             var maxima = await Task.WhenAll(Enumerable.Range(1, levels).Select(level =>
-                QueryOffsetAsync(address, RequestCode.GetMaxOffset, new MessageQueue(MessageConst.ScheduleTopic, name, level - 1), null, "Schedule max offset query", cancellationToken))).ConfigureAwait(false);
+                QueueOffsets.QueryAsync(client, address, RequestCode.GetMaxOffset, new MessageQueue(MessageConst.ScheduleTopic, name, level - 1), null, "Schedule max offset query", cancellationToken))).ConfigureAwait(false);
             for (var level = 1; level <= levels; level++)
             {
                 total += Math.Max(0, (maxima[level - 1] ?? 0) - progress.GetValueOrDefault(level));
@@ -149,28 +149,11 @@ internal sealed class RemotingBacklogProbe(RemotingClient client, Func<string, s
         {
             var address = route.MasterAddress(queue.BrokerName) ?? route.ReadAddress(queue.BrokerName)
                 ?? throw new ClusterTransportException(client.Role, null, true, $"Broker '{queue.BrokerName}' of topic '{wrappedTopic}' has no address in the route.");
-            var max = await QueryOffsetAsync(address, RequestCode.GetMaxOffset, queue, null, "Max offset query", cancellationToken).ConfigureAwait(false);
-            var committed = await QueryOffsetAsync(address, RequestCode.QueryConsumerOffset, queue, wrappedGroup, "Consumer offset query", cancellationToken).ConfigureAwait(false);
-            committed ??= await QueryOffsetAsync(address, RequestCode.GetMinOffset, queue, null, "Min offset query", cancellationToken).ConfigureAwait(false) ?? 0;
+            var max = await QueueOffsets.QueryAsync(client, address, RequestCode.GetMaxOffset, queue, null, "Max offset query", cancellationToken).ConfigureAwait(false);
+            var committed = await QueueOffsets.QueryAsync(client, address, RequestCode.QueryConsumerOffset, queue, wrappedGroup, "Consumer offset query", cancellationToken).ConfigureAwait(false);
+            committed ??= await QueueOffsets.QueryAsync(client, address, RequestCode.GetMinOffset, queue, null, "Min offset query", cancellationToken).ConfigureAwait(false) ?? 0;
             return new QueueBacklog(queue.BrokerName, queue.QueueId, max ?? 0, committed.Value);
         });
         return (await Task.WhenAll(tasks).ConfigureAwait(false), route);
-    }
-
-    private async Task<long?> QueryOffsetAsync(string address, int code, MessageQueue queue, string? group, string what, CancellationToken cancellationToken)
-    {
-        var request = RemotingCommand.CreateRequest(code).Set("topic", queue.Topic).Set("queueId", queue.QueueId).Set("bname", queue.BrokerName);
-        if (group is not null)
-        {
-            request.Set("consumerGroup", group);
-        }
-
-        var response = await client.InvokeAsync(address, request, null, what, cancellationToken).ConfigureAwait(false);
-        return response.Code switch
-        {
-            ResponseCode.Success => response.GetLong("offset") ?? 0,
-            ResponseCode.QueryNotFound when code == RequestCode.QueryConsumerOffset => null,
-            _ => throw RemotingErrors.FromResponse(client.Role, response, what),
-        };
     }
 }

@@ -32,6 +32,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
     private readonly int[] _tagCodes;
     private readonly string _subString;
     private readonly SemaphoreSlim _rebalanceSignal = new(0, int.MaxValue);
+    private readonly GroupPositions _positions = new();
     private long _subVersion;
     private Task? _background;
     private int _state; // 0 stopped, 1 running, 2 stopping, 3 disposed
@@ -63,8 +64,11 @@ internal sealed class RemotingConsumer : IClusterConsumer
 
     public ConsumerSubscription Subscription { get; }
 
-    /// <summary>Not proven yet by this transport: never claims a position (the fleet guard then keeps producers where they are).</summary>
-    public bool IsPositioned => false;
+    /// <summary>
+    /// True once a rebalance assigned this consumer queues of its topic and the broker answered QUERY_CONSUMER_OFFSET
+    /// with an offset, or accepted an UPDATE_CONSUMER_OFFSET (a new group's start position), for every one of them.
+    /// </summary>
+    public bool IsPositioned => _positions.IsPositioned;
 
     public string WrappedGroup { get; }
 
@@ -247,9 +251,14 @@ internal sealed class RemotingConsumer : IClusterConsumer
             {
                 foreach (var queue in SnapshotQueues())
                 {
-                    if (queue.TakeCommitOffset() is { } offset)
+                    if (!_positions.IsProven(queue.Queue) && queue.OwnedCommitOffset is { } start)
                     {
-                        await _client.InvokeOneWayAsync(queue.BrokerAddress, UpdateOffsetRequest(queue.Queue, offset), cancellationToken).ConfigureAwait(false);
+                        // The start position was not accepted yet: commit it and wait for the answer, until it is.
+                        await CommitAsync(queue, start, cancellationToken).ConfigureAwait(false);
+                    }
+                    else if (queue.TakeCommitOffset() is { } offset)
+                    {
+                        await _client.InvokeOneWayAsync(queue.BrokerAddress, QueueOffsets.CommitRequest(WrappedGroup, queue.Queue, offset), cancellationToken).ConfigureAwait(false);
                     }
                 }
             }
@@ -266,14 +275,6 @@ internal sealed class RemotingConsumer : IClusterConsumer
             return [.. _queues.Values];
         }
     }
-
-    private RemotingCommand UpdateOffsetRequest(MessageQueue queue, long offset) =>
-        RemotingCommand.CreateRequest(RequestCode.UpdateConsumerOffset)
-            .Set("consumerGroup", WrappedGroup)
-            .Set("topic", queue.Topic)
-            .Set("queueId", queue.QueueId)
-            .Set("commitOffset", offset)
-            .Set("bname", queue.BrokerName);
 
     /// <summary>One rebalance round over the topic and the retry topic (§5.2).</summary>
     internal async Task RebalanceAsync(CancellationToken cancellationToken)
@@ -331,7 +332,7 @@ internal sealed class RemotingConsumer : IClusterConsumer
         foreach (var queue in added)
         {
             var address = route.MasterAddress(queue.BrokerName) ?? route.ReadAddress(queue.BrokerName)!;
-            long start;
+            (long Offset, bool Stored) start;
             try
             {
                 start = await ComputeStartOffsetAsync(queue, address, cancellationToken).ConfigureAwait(false);
@@ -343,13 +344,25 @@ internal sealed class RemotingConsumer : IClusterConsumer
                 continue;
             }
 
-            var processQueue = new ProcessQueue(queue, address, start);
+            var processQueue = new ProcessQueue(queue, address, start.Offset);
+            if (!start.Stored)
+            {
+                // A new group's start position lives only here until the broker stores it: commit it now, so the group
+                // holds a position (GroupPositions) before any message is sent. Retried by the persist loop if refused.
+                await CommitAsync(processQueue, start.Offset, cancellationToken).ConfigureAwait(false);
+            }
+
             lock (_queuesGate)
             {
                 _queues[queue] = processQueue;
             }
 
             processQueue.PullLoop = Task.Run(() => PullLoopAsync(processQueue), CancellationToken.None);
+        }
+
+        if (topic == WrappedTopic)
+        {
+            _positions.Assigned(allocated);
         }
 
         if (removed.Count > 0 || added.Count > 0)
@@ -462,38 +475,26 @@ internal sealed class RemotingConsumer : IClusterConsumer
         return ids;
     }
 
-    private async Task<long> ComputeStartOffsetAsync(MessageQueue queue, string address, CancellationToken cancellationToken)
+    /// <summary>
+    /// Where a newly assigned queue starts (§2.4): the group's offset as the broker answers it (Stored, and the queue is
+    /// proven), else, for a group with no offset there, 0 on the retry topic or with CONSUME_FROM_FIRST_OFFSET, the max
+    /// offset otherwise (not Stored yet).
+    /// </summary>
+    private async Task<(long Offset, bool Stored)> ComputeStartOffsetAsync(MessageQueue queue, string address, CancellationToken cancellationToken)
     {
-        var response = await _client.InvokeAsync(
-            address,
-            RemotingCommand.CreateRequest(RequestCode.QueryConsumerOffset)
-                .Set("consumerGroup", WrappedGroup).Set("topic", queue.Topic).Set("queueId", queue.QueueId).Set("bname", queue.BrokerName),
-            null,
-            "Consumer offset query",
-            cancellationToken).ConfigureAwait(false);
-        if (response.Code == ResponseCode.Success)
+        if (await QueueOffsets.QueryAsync(_client, address, RequestCode.QueryConsumerOffset, queue, WrappedGroup, "Consumer offset query", cancellationToken).ConfigureAwait(false) is { } committed)
         {
-            return response.GetLong("offset") ?? 0;
+            _positions.Proven(queue);
+            return (committed, true);
         }
 
-        if (response.Code != ResponseCode.QueryNotFound)
-        {
-            throw RemotingErrors.FromResponse(_client.Role, response, "Consumer offset query");
-        }
-
-        // §2.4: a group without a committed offset starts the retry topic at 0, others at the first or last offset.
         if (queue.Topic.StartsWith(MessageConst.RetryPrefix, StringComparison.Ordinal) || _client.Settings.ConsumeFromFirstOffset)
         {
-            return 0;
+            return (0, false);
         }
 
-        var max = await _client.InvokeAsync(
-            address,
-            RemotingCommand.CreateRequest(RequestCode.GetMaxOffset).Set("topic", queue.Topic).Set("queueId", queue.QueueId).Set("bname", queue.BrokerName),
-            null,
-            "Max offset query",
-            cancellationToken).ConfigureAwait(false);
-        return max.Code == ResponseCode.Success ? max.GetLong("offset") ?? 0 : throw RemotingErrors.FromResponse(_client.Role, max, "Max offset query");
+        var max = await QueueOffsets.QueryAsync(_client, address, RequestCode.GetMaxOffset, queue, null, "Max offset query", cancellationToken).ConfigureAwait(false);
+        return (max ?? 0, false);
     }
 
     private async Task PullLoopAsync(ProcessQueue queue)
@@ -720,8 +721,12 @@ internal sealed class RemotingConsumer : IClusterConsumer
     {
         try
         {
-            var response = await _client.InvokeAsync(queue.BrokerAddress, UpdateOffsetRequest(queue.Queue, offset), null, "Offset commit", cancellationToken).ConfigureAwait(false);
-            if (response.Code != ResponseCode.Success)
+            var response = await _client.InvokeAsync(queue.BrokerAddress, QueueOffsets.CommitRequest(WrappedGroup, queue.Queue, offset), null, "Offset commit", cancellationToken).ConfigureAwait(false);
+            if (response.Code == ResponseCode.Success)
+            {
+                _positions.Proven(queue.Queue);
+            }
+            else
             {
                 RemotingLog.CommitFailed(_client.Logger, _client.Role, Subscription.Group, RemotingErrors.FromResponse(_client.Role, response, "Offset commit"));
             }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 
 namespace DualCluster.RocketMQ.Remoting;
 
-/// <summary>The RocketMQ 4.x remoting transport of one cluster: a client instance, its producer, consumers and backlog probe.</summary>
+/// <summary>The RocketMQ 4.x remoting transport of one cluster: a client instance, its producer, consumers, backlog probe and consumer-group probe.</summary>
 internal sealed class RemotingTransport : IClusterTransport
 {
     private readonly ConcurrentDictionary<RemotingConsumer, byte> _consumers = new();
@@ -15,6 +15,7 @@ internal sealed class RemotingTransport : IClusterTransport
         Client = new RemotingClient(role, settings, time, logger);
         Producer = new RemotingProducer(Client);
         BacklogProbe = new RemotingBacklogProbe(Client, FindConsumer);
+        GroupProbe = new RemotingGroupProbe(Client);
     }
 
     public ClusterRole Role { get; }
@@ -24,6 +25,8 @@ internal sealed class RemotingTransport : IClusterTransport
     public IClusterProducer Producer { get; }
 
     public IBacklogProbe BacklogProbe { get; }
+
+    public IConsumerGroupProbe GroupProbe { get; }
 
     public IClusterConsumer CreateConsumer(ConsumerSubscription subscription, ClusterMessageHandler handler)
     {

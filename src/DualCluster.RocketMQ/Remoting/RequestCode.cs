@@ -24,6 +24,7 @@ internal static class RequestCode
     public const int GetConsumeStats = 208;
     public const int ResetConsumerClientOffset = 220;
     public const int GetConsumerStatusFromClient = 221;
+    public const int QueryTopicConsumeByWho = 300;
     public const int GetConsumerRunningInfo = 307;
     public const int ConsumeMessageDirectly = 309;
     public const int SendMessageV2 = 310;
