@@ -117,8 +117,8 @@ public abstract class FleetRegistryContract : IAsyncLifetime
             ProducerTarget: null,
             [new FleetWrite("orders", ClusterRole.Old), new FleetWrite("payments", ClusterRole.New)],
             [
-                new FleetConsumer("billing", "orders", ClusterSet.Both, ClusterSet.Old, ClusterSet.None),
-                new FleetConsumer("audit", "payments", ClusterSet.New, ClusterSet.Both, ClusterSet.Old),
+                new FleetConsumer("billing", "orders", ClusterSet.Both, ClusterSet.Old, ClusterSet.None) { Targets = ClusterSet.New },
+                new FleetConsumer("audit", "payments", ClusterSet.New, ClusterSet.Both, ClusterSet.Old) { Targets = ClusterSet.Both },
                 new FleetConsumer("idle", "payments", ClusterSet.None, ClusterSet.None, ClusterSet.New),
             ]);
         var bare = new FleetMember(Node("bare"), 0, ClusterRole.New, [], []);

@@ -1,0 +1,128 @@
+using DualCluster.Fleet;
+using DualCluster.Tests.Fakes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace DualCluster.Tests.Fleet;
+
+/// <summary>Issue 12: the guard on live facts. The monitor is refreshed by hand, the registry lapses on a fake clock.</summary>
+public sealed class FleetGuardTests
+{
+    private static readonly TimeSpan Long = TimeSpan.FromHours(1);
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.UnixEpoch);
+    private readonly InMemoryFleetRegistry _registry;
+
+    public FleetGuardTests() => _registry = new InMemoryFleetRegistry(_time);
+
+    private static OutgoingMessage Orders() => new("orders", "x"u8.ToArray());
+
+    private static FleetMember Worker(string id, ClusterSet positioned, ClusterSet reading) =>
+        new(id, 1, null, [], [new FleetConsumer("billing", "orders", reading, positioned, ClusterSet.None) { Targets = reading }]);
+
+    private FakeCluster Producer(int producerWeight, bool registry = true, params (string, string?)[] extra) =>
+        new(FakeCluster.Settings("order-svc-1", producerWeight, 50, false, extra), b =>
+        {
+            b.AddProducer();
+            if (registry)
+            {
+                b.UseFleetRegistry(_ => _registry);
+            }
+        }, _time);
+
+    private static async Task RefreshAsync(FakeCluster cluster) =>
+        await cluster.Services.GetRequiredService<FleetMonitor>().RefreshAsync(CancellationToken.None);
+
+    [Fact]
+    public async Task A_topic_stays_on_Old_until_every_group_of_it_holds_a_position_on_New_and_the_status_names_the_group()
+    {
+        await using var cluster = Producer(100);
+        var producer = cluster.Services.GetRequiredService<IDualClusterProducer>();
+        var status = cluster.Services.GetRequiredService<IDualClusterStatus>();
+        await _registry.PublishAsync(Worker("payment-worker-1", positioned: ClusterSet.Old, reading: ClusterSet.Old), Long);
+        await RefreshAsync(cluster);
+
+        var held = await producer.SendAsync(Orders());
+
+        Assert.Equal(ClusterRole.Old, held.Cluster);
+        Assert.Equal(ClusterRole.New, status.GetStatus().ProducerTarget);
+        Assert.Equal(FleetGuardMode.Facts, status.GetStatus().GuardMode);
+        Assert.Equal("topic 'orders' stays on Old: waiting for consumer group(s) 'billing' to hold a position on New (a node of the group must read New first)", Assert.Single(status.GetStatus().Waits));
+
+        await _registry.PublishAsync(Worker("payment-worker-1", positioned: ClusterSet.Both, reading: ClusterSet.Both), Long);
+        await RefreshAsync(cluster);
+        var moved = await producer.SendAsync(Orders());
+
+        Assert.Equal(ClusterRole.New, moved.Cluster);
+        Assert.Empty(status.GetStatus().Waits);
+        Assert.Single(cluster.Old.Sent);
+        Assert.Single(cluster.New.Sent);
+    }
+
+    [Fact]
+    public async Task While_the_registry_is_unreachable_a_topic_keeps_its_last_proven_target_and_a_new_one_stays_where_consumers_read()
+    {
+        await using var cluster = Producer(100);
+        var producer = cluster.Services.GetRequiredService<IDualClusterProducer>();
+        var status = cluster.Services.GetRequiredService<IDualClusterStatus>();
+        await _registry.PublishAsync(Worker("payment-worker-1", positioned: ClusterSet.Both, reading: ClusterSet.Both), Long);
+        await RefreshAsync(cluster);
+        Assert.Equal(ClusterRole.New, (await producer.SendAsync(Orders())).Cluster);
+
+        _registry.Unavailable = true;
+        await RefreshAsync(cluster);
+
+        Assert.Equal(ClusterRole.New, (await producer.SendAsync(Orders())).Cluster);
+        Assert.Equal(ClusterRole.Old, (await producer.SendAsync(new OutgoingMessage("payments", "x"u8.ToArray()))).Cluster);
+        var now = status.GetStatus();
+        Assert.Equal(FleetGuardMode.FactsUnavailable, now.GuardMode);
+        Assert.Contains(now.Waits, w => w.StartsWith("fleet facts: the fleet registry could not be reached", StringComparison.Ordinal));
+        Assert.Contains(now.Waits, w => w.StartsWith("topic 'payments' stays on Old: fleet facts unavailable", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_member_whose_heartbeat_lapsed_proves_nothing_and_a_required_group_is_waited_for()
+    {
+        await using var cluster = Producer(100, registry: true, ("DualCluster:Guard:RequiredGroups:orders:0", "billing"));
+        var producer = cluster.Services.GetRequiredService<IDualClusterProducer>();
+        await _registry.PublishAsync(Worker("payment-worker-1", positioned: ClusterSet.Both, reading: ClusterSet.Both), TimeSpan.FromSeconds(15));
+        await RefreshAsync(cluster);
+        Assert.Equal(ClusterRole.New, (await producer.SendAsync(Orders())).Cluster);
+
+        _time.Advance(TimeSpan.FromSeconds(16));
+        await RefreshAsync(cluster);
+
+        Assert.Equal(ClusterRole.Old, (await producer.SendAsync(Orders())).Cluster);
+        var fleet = cluster.Services.GetRequiredService<IDualClusterFleet>().GetFleet();
+        Assert.Equal(["order-svc-1"], fleet.LiveMembers.Select(m => m.NodeId));
+        Assert.Contains("'billing'", Assert.Single(fleet.Waits), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_node_publishes_what_it_wrote_where_and_its_producer_target()
+    {
+        await using var cluster = Producer(0);
+        var producer = cluster.Services.GetRequiredService<IDualClusterProducer>();
+        await producer.SendAsync(Orders());
+
+        await RefreshAsync(cluster);
+
+        var self = Assert.Single(await _registry.GetLiveMembersAsync());
+        Assert.Equal("order-svc-1", self.NodeId);
+        Assert.Equal(ClusterRole.Old, self.ProducerTarget);
+        Assert.Equal([new FleetWrite("orders", ClusterRole.Old)], self.Writes);
+
+        _time.Advance(TimeSpan.FromSeconds(31));
+        await RefreshAsync(cluster);
+        Assert.Empty(Assert.Single(await _registry.GetLiveMembersAsync()).Writes);
+    }
+
+    [Fact]
+    public async Task Without_a_registry_the_guard_follows_the_configuration_and_says_so()
+    {
+        await using var cluster = Producer(100, registry: false);
+        var producer = cluster.Services.GetRequiredService<IDualClusterProducer>();
+
+        Assert.Equal(ClusterRole.New, (await producer.SendAsync(Orders())).Cluster);
+        Assert.Equal(FleetGuardMode.Configuration, cluster.Services.GetRequiredService<IDualClusterStatus>().GetStatus().GuardMode);
+    }
+}
