@@ -5,7 +5,7 @@ namespace MigrationWalkthrough;
 /// <summary>The walkthrough's <c>--help</c>: what it does, each flag with its default, at 80 columns.</summary>
 internal static class Help
 {
-    private const int FlagWidth = 16;
+    private const int FlagWidth = 21;
 
     public static IEnumerable<string> Lines(int width = StepBlock.Width)
     {
@@ -27,10 +27,14 @@ internal static class Help
             ("--faults LIST", "comma-separated faults, 'all' or 'none' (default: ack-lost at 0.5 % and send-timeout-after-store); "
                 + "known: " + string.Join(", ", RehearsalFault.Names)),
             ("--rate R", "messages per second over the fleet; 0 sends as fast as the fleet goes (default 0)"),
-            ("--plan P", "five, rollbacks, producers-first or leave-old-with-backlog (default rollbacks: the five steps with "
-                + "two rollbacks; the last two are the unsafe orders the guard exists for)"),
+            ("--plan P", "five, rollbacks, producers-first, leave-old-with-backlog, few-nodes or single-reload (default rollbacks: "
+                + "the five steps with two rollbacks; producers-first and leave-old-with-backlog are the unsafe orders the guard "
+                + "exists for; few-nodes (3 producer and 3 consumer nodes, weights whose buckets leave New without a reader) and "
+                + "single-reload (consumers and producers move in one reload) are the traps a guard on the configuration alone misses)"),
             ("--no-guard", "switch the safe-order guard off, to see the loss of an unsafe plan (default: on; with it on, a "
                 + "deliberate unsafe reload is shown rejected before step 1)"),
+            ("--config-only-guard", "decide on the configuration only, as before the fleet registry (default: every node "
+                + "publishes to a shared in-memory fleet registry and the guard decides on live facts)"),
             ("--history", $"keep every effect's origin and print it with duplicates (default: only for runs of up to "
                 + $"{RehearsalLedger.HistoryLimit:N0} messages)"),
             ("--wire", "serve Old over a loopback 4.x remoting broker and New over a loopback 5.x gRPC proxy (default: in-process)"),

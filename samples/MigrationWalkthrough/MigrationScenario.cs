@@ -23,6 +23,15 @@ internal sealed record ScenarioOptions
 
     public bool SafeOrderGuard { get; init; } = true;
 
+    /// <summary>Decide on the configuration only, as before the fleet registry (shows what the live facts prevent).</summary>
+    public bool ConfigOnlyGuard { get; init; }
+
+    /// <summary>Fixed node ids (the few-nodes plan); null: ids spread evenly over the buckets.</summary>
+    public IReadOnlyList<string>? ProducerNodeIds { get; init; }
+
+    /// <inheritdoc cref="ProducerNodeIds"/>
+    public IReadOnlyList<string>? ConsumerNodeIds { get; init; }
+
     /// <summary>Keep every effect's origin, whatever the run's size (reported with duplicates).</summary>
     public bool History { get; init; }
 
@@ -49,6 +58,9 @@ internal sealed class MigrationScenario(ScenarioOptions options)
             MessagesPerSecond = options.MessagesPerSecond,
             Plan = options.Plan,
             SafeOrderGuard = options.SafeOrderGuard,
+            ConfigOnlyGuard = options.ConfigOnlyGuard,
+            ProducerNodeIds = options.ProducerNodeIds,
+            ConsumerNodeIds = options.ConsumerNodeIds,
             StepTimeout = TimeSpan.FromMinutes(5),
             KeepEffectHistory = options.History ? true : null,
             Clusters = options.Wire ? new RocketMQRehearsalClusters() : null,

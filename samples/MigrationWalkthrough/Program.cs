@@ -7,7 +7,7 @@ using MigrationWalkthrough;
 using Spectre.Console;
 
 // The README's main job: the five migration steps on two embedded in-memory clusters, under faults, with a ledger.
-//   dotnet run --project samples/MigrationWalkthrough -c Release [-- --messages N --seed S --faults LIST|all --rate R --plan P --no-guard --wire --json]
+//   dotnet run --project samples/MigrationWalkthrough -c Release [-- --messages N --seed S --faults LIST|all --rate R --plan P --no-guard --config-only-guard --wire --json]
 // Soak: dotnet run --project samples/MigrationWalkthrough -c Release -- --messages 1000000 --faults all
 var options = new ScenarioOptions();
 var json = false;
@@ -27,6 +27,9 @@ for (var i = 0; i < args.Length; i++)
             break;
         case "--no-guard":
             options = options with { SafeOrderGuard = false };
+            break;
+        case "--config-only-guard":
+            options = options with { ConfigOnlyGuard = true };
             break;
         case "--messages" when int.TryParse(value, CultureInfo.InvariantCulture, out var messages) && messages >= 5:
             options = options with { Messages = messages };
@@ -60,15 +63,19 @@ for (var i = 0; i < args.Length; i++)
                 "rollbacks" => RehearsalStep.FiveStepsWithRollbacks,
                 "producers-first" => RehearsalStep.ProducersFirst,
                 "leave-old-with-backlog" => RehearsalStep.LastConsumersLeaveOldWithBacklog,
+                "few-nodes" => RehearsalStep.FewNodes,
+                "single-reload" => RehearsalStep.SingleReload,
                 _ => null,
             };
             if (plan is null)
             {
-                Console.Error.WriteLine($"unknown plan '{value}': five, rollbacks, producers-first, leave-old-with-backlog");
+                Console.Error.WriteLine($"unknown plan '{value}': five, rollbacks, producers-first, leave-old-with-backlog, few-nodes, single-reload");
                 return 2;
             }
 
-            options = options with { Plan = plan };
+            options = value == "few-nodes"
+                ? options with { Plan = plan, ProducerNodeIds = RehearsalStep.FewNodesProducerIds, ConsumerNodeIds = RehearsalStep.FewNodesConsumerIds }
+                : options with { Plan = plan };
             i++;
             break;
         case "--help" or "-h":
@@ -180,7 +187,7 @@ if (json)
         managedMemoryMb = Math.Round(managedMb, 1),
         workingSetMb = Math.Round(workingSetMb, 1),
         passed = result.Passed,
-        steps = result.Steps.Select(s => new { step = s.Step.Label, s.Step.Title, s.Step.Settings, s.Applied, s.SentOld, s.SentNew, s.SendFailures, s.HandledOld, s.HandledNew, s.Outstanding, s.DuplicatesSuppressed, s.DuplicateEffects, s.BacklogOld, s.BacklogNew, s.ProducersOnNew, s.ConsumersReadingOld, s.ConsumersReadingNew, s.Draining, s.RejectedReloads, s.Faults }),
+        steps = result.Steps.Select(s => new { step = s.Step.Label, s.Step.Title, s.Step.Settings, s.Applied, s.SentOld, s.SentNew, s.SendFailures, s.HandledOld, s.HandledNew, s.Outstanding, s.DuplicatesSuppressed, s.DuplicateEffects, s.BacklogOld, s.BacklogNew, s.ProducersOnNew, s.ConsumersReadingOld, s.ConsumersReadingNew, s.Draining, s.RejectedReloads, s.Faults, s.Waits }),
     };
     Console.WriteLine(JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
 }

@@ -18,7 +18,7 @@ internal static class StepBlock
         yield return "DualCluster migration walkthrough";
         foreach (var line in Field("run", $"{options.Messages.ToString("N0", CultureInfo.InvariantCulture)} messages, seed {options.Seed}"
             + (options.MessagesPerSecond > 0 ? $", {options.MessagesPerSecond.ToString("N0", CultureInfo.InvariantCulture)} msg/s" : ", as fast as the fleet goes")
-            + (options.SafeOrderGuard ? "" : ", guard OFF"), width))
+            + (options.SafeOrderGuard ? options.ConfigOnlyGuard ? ", guard on the configuration only" : ", guard on live fleet facts" : ", guard OFF"), width))
         {
             yield return line;
         }
@@ -60,6 +60,7 @@ internal static class StepBlock
             ("reloads", $"{step.RejectedReloads} rejected so far"),
         };
         fields.AddRange(step.Faults.Select(f => ("fault", f)));
+        fields.AddRange(step.Waits.Distinct().Select(w => ("waits", w)));
         foreach (var (label, value) in fields)
         {
             foreach (var line in Field(label, value, width))

@@ -50,7 +50,7 @@ public sealed class WalkthroughScreenTests
         var text = string.Join("\n", lines);
 
         Assert.All(lines, l => Assert.True(l.Length <= 80, $"{l.Length} columns: {l}"));
-        foreach (var flag in new[] { "--messages", "--seed", "--faults", "--rate", "--plan", "--no-guard", "--history", "--wire", "--json", "--help" })
+        foreach (var flag in new[] { "--messages", "--seed", "--faults", "--rate", "--plan", "--no-guard", "--config-only-guard", "--history", "--wire", "--json", "--help" })
         {
             Assert.Contains(flag, text, StringComparison.Ordinal);
         }
@@ -69,7 +69,7 @@ public sealed class WalkthroughScreenTests
             }
         }
 
-        Assert.Equal(10, entries.Count);
+        Assert.Equal(11, entries.Count);
         Assert.All(entries.Where(e => !e.Contains("--help", StringComparison.Ordinal)), e => Assert.Contains("default", e, StringComparison.Ordinal));
     }
 }
