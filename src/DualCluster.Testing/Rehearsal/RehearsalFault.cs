@@ -27,6 +27,7 @@ public abstract class RehearsalFault
         SlowHandlerFault.FaultName,
         ClockSkewFault.FaultName,
         RebalanceStormFault.FaultName,
+        RegistryOutageFault.FaultName,
     ];
 
     /// <summary>The fault's name (kebab-case, as on the command line).</summary>
@@ -115,6 +116,14 @@ public abstract class RehearsalFault
         return new RebalanceStormFault(nodesPerStep);
     }
 
+    /// <summary>
+    /// The shared fleet registry is unreachable for <paramref name="duration"/> in every step from step 2 on: nothing may
+    /// move on facts meanwhile (producers keep each topic's last proven cluster, draining consumers stay), and nothing is
+    /// lost. No effect when the guard decides on the configuration only.
+    /// </summary>
+    /// <param name="duration">How long the registry is down per step (default 400 ms, four heartbeats of the rehearsal).</param>
+    public static RehearsalFault RegistryOutage(TimeSpan? duration = null) => new RegistryOutageFault(Positive(duration ?? TimeSpan.FromMilliseconds(400)));
+
     /// <summary>Creates the fault named <paramref name="name"/> with its default settings.</summary>
     /// <exception cref="ArgumentException">No fault has that name.</exception>
     public static RehearsalFault Create(string name) => name?.Trim().ToLowerInvariant() switch
@@ -128,6 +137,7 @@ public abstract class RehearsalFault
         SlowHandlerFault.FaultName => SlowHandler(),
         ClockSkewFault.FaultName => ClockSkew(),
         RebalanceStormFault.FaultName => RebalanceStorm(),
+        RegistryOutageFault.FaultName => RegistryOutage(),
         _ => throw new ArgumentException($"Unknown fault '{name}'. Known faults: {string.Join(", ", Names)} (or 'all').", nameof(name)),
     };
 

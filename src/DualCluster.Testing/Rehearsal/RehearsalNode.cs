@@ -74,7 +74,7 @@ internal sealed class RehearsalNode : IAsyncDisposable
                 .UseIdempotencyStore(_ => new RehearsalStore(run.Store, run.StoreOutage, () => node.IsDead));
             if (run.FleetRegistry is { } registry)
             {
-                dual.UseFleetRegistry(_ => new NodeFleetRegistry(registry, node));
+                dual.UseFleetRegistry(_ => new NodeFleetRegistry(registry, node, run.RegistryOutage));
             }
 
             if (run.Options.Clusters is { } clusters)

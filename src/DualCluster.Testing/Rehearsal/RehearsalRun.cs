@@ -82,6 +82,9 @@ internal sealed class RehearsalRun : IAsyncDisposable
 
     public StoreSwitch StoreOutage { get; } = new();
 
+    /// <summary>Down while the registry-outage fault holds the fleet registry unreachable.</summary>
+    public StoreSwitch RegistryOutage { get; } = new();
+
     public string Group { get; }
 
     public RehearsalTraffic Traffic { get; }

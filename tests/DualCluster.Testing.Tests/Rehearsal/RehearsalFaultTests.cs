@@ -38,6 +38,9 @@ public sealed class RehearsalFaultTests(ITestOutputHelper output)
     [Fact]
     public Task A_rebalance_storm_loses_nothing_and_duplicates_nothing() => RehearseAsync(RehearsalFault.RebalanceStorm());
 
+    [Fact]
+    public Task Fleet_registry_outages_move_nothing_and_lose_nothing() => RehearseAsync(RehearsalFault.RegistryOutage());
+
     private async Task<RehearsalResult> RehearseAsync(params RehearsalFault[] faults)
     {
         var options = new RehearsalOptions { Messages = Messages, Seed = 11 };
