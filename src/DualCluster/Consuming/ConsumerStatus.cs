@@ -23,4 +23,7 @@ public sealed record ConsumerStatus(
 {
     /// <summary>The last message this registration let go to the dead-letter queue since start, if any.</summary>
     public DeadLetteredMessage? LastDeadLetter { get; init; }
+
+    /// <summary>While it drains: what it waits for before it leaves (a backlog, a producer still writing, the grace period…); null otherwise.</summary>
+    public string? DrainReason { get; init; }
 }

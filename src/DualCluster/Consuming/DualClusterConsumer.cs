@@ -232,6 +232,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
         }
 
         string? error = null;
+        string? drainReason = null;
         BacklogReport? backlog = null;
 
         // Make: start every targeted cluster before anything is stopped.
@@ -313,6 +314,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
             }
 
             draining |= role.ToSet();
+            drainReason = $"{role}: {reason}";
             ConsumerLog.Draining(_logger, Subscription.Group, Subscription.Topic, role, reason);
             if (checkFailed)
             {
@@ -339,7 +341,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
             ScheduleRecheck(snapshot.Options.Consumer.DrainCheckInterval);
         }
 
-        Publish(backlog, error);
+        Publish(backlog, error, drainReason);
     }
 
     /// <returns>Whether the cluster is drained, the report it was judged on, why, and whether the check itself failed.</returns>
@@ -592,7 +594,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
         static int Count(ClusterSet s) => (s.Contains(ClusterRole.Old) ? 1 : 0) + (s.Contains(ClusterRole.New) ? 1 : 0);
     }
 
-    private void Publish(BacklogReport? backlog, string? error)
+    private void Publish(BacklogReport? backlog, string? error, string? drainReason = null)
     {
         var reading = ClusterSet.None;
         foreach (var role in Roles)
@@ -618,6 +620,7 @@ internal sealed class DualClusterConsumer : IHostedService, IAsyncDisposable, ID
                 Subscription.Group, Subscription.Topic, _routing.Current.Plan.ConsumerTargets, reading, _draining, phase, backlog ?? _status.LastBacklog, error)
             {
                 LastDeadLetter = _lastDeadLetter,
+                DrainReason = _draining != ClusterSet.None ? drainReason : null,
             };
         }
 

@@ -19,7 +19,7 @@ internal sealed class DualClusterStatus(RoutingState routing, IEnumerable<Consum
         {
             Warnings = FleetStoreCheck.Warning(store, current) is { } warning ? [warning] : [],
             GuardMode = report.Mode,
-            Waits = report.Waits,
+            Waits = [.. report.Waits, .. consumerStatuses.Where(c => c.DrainReason is not null).Select(c => $"consumer {c.Group}/{c.Topic} drains {c.DrainReason}")],
         };
     }
 }

@@ -1,3 +1,4 @@
+using DualCluster.Consuming;
 using DualCluster.Fleet;
 using DualCluster.Tests.Fakes;
 using Microsoft.Extensions.DependencyInjection;
@@ -124,5 +125,65 @@ public sealed class FleetGuardTests
 
         Assert.Equal(ClusterRole.New, (await producer.SendAsync(Orders())).Cluster);
         Assert.Equal(FleetGuardMode.Configuration, cluster.Services.GetRequiredService<IDualClusterStatus>().GetStatus().GuardMode);
+    }
+
+    private FakeCluster ConsumerNode(string node, int producerWeight, int consumerWeight) =>
+        new(FakeCluster.Settings(node, producerWeight, consumerWeight), b =>
+        {
+            b.AddConsumer("billing", "orders", (_, _) => Task.CompletedTask);
+            b.UseFleetRegistry(_ => _registry);
+        }, _time);
+
+    [Fact]
+    public async Task The_last_consumer_stays_on_Old_while_a_live_producer_wrote_the_topic_there_and_says_which()
+    {
+        await _registry.PublishAsync(new FleetMember("order-svc-1", 1, ClusterRole.New, [new FleetWrite("orders", ClusterRole.Old)], []), Long);
+        await using var cluster = ConsumerNode("payment-worker-1", producerWeight: 100, consumerWeight: 100);
+        await RefreshAsync(cluster);
+
+        var consumer = await ConsumerHarness.StartAsync(cluster);
+
+        Assert.Equal(ConsumerPhase.Draining, consumer.Status.Phase);
+        Assert.Equal("Old: node(s) order-svc-1 sent topic 'orders' to Old within the last 30 s", consumer.Status.DrainReason);
+        Assert.Contains(cluster.Services.GetRequiredService<IDualClusterStatus>().GetStatus().Waits, w => w.Contains("order-svc-1 sent topic 'orders' to Old", StringComparison.Ordinal));
+
+        // The producer's next heartbeat shows no more writes to Old: the node leaves after two heartbeats of grace.
+        await _registry.PublishAsync(new FleetMember("order-svc-1", 1, ClusterRole.New, [new FleetWrite("orders", ClusterRole.New)], []), Long);
+        await RefreshAsync(cluster);
+        var graceStarted = ConsumerHarness.NextStatus(consumer, s => s.DrainReason?.Contains("grace period", StringComparison.Ordinal) == true);
+        _time.Advance(TimeSpan.FromSeconds(5));
+        await graceStarted;
+        var left = ConsumerHarness.NextStatus(consumer, s => s.Phase == ConsumerPhase.New);
+        _time.Advance(TimeSpan.FromSeconds(5));
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.Null((await left).DrainReason);
+        await consumer.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_node_leaves_Old_without_draining_only_while_a_live_peer_stays_there()
+    {
+        var leaving = ConsumerHarness.NodeInBucket(b => b < 50);
+        var staying = ConsumerHarness.NodeInBucket(b => b >= 50);
+        await _registry.PublishAsync(
+            new FleetMember(staying, 1, null, [], [new FleetConsumer("billing", "orders", ClusterSet.Old, ClusterSet.Old, ClusterSet.None) { Targets = ClusterSet.Old }]),
+            TimeSpan.FromSeconds(15));
+        await using var cluster = ConsumerNode(leaving, producerWeight: 0, consumerWeight: 50);
+        await RefreshAsync(cluster);
+
+        var consumer = await ConsumerHarness.StartAsync(cluster);
+        Assert.Equal(ConsumerPhase.New, consumer.Status.Phase);
+        await consumer.StopAsync(CancellationToken.None);
+
+        // The peer's heartbeat lapses: nobody stays on Old, so a node starting now reads it (and drains it) too.
+        _time.Advance(TimeSpan.FromSeconds(16));
+        await using var again = ConsumerNode(leaving, producerWeight: 0, consumerWeight: 50);
+        await RefreshAsync(again);
+        var second = await ConsumerHarness.StartAsync(again);
+
+        Assert.Equal(ConsumerPhase.Draining, second.Status.Phase);
+        Assert.Equal("Old: producers may still write Old", second.Status.DrainReason);
+        await second.StopAsync(CancellationToken.None);
     }
 }
