@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using DualCluster.Fleet;
 using DualCluster.Testing;
 using DualCluster.Producing;
 using DualCluster.Transport;
@@ -19,6 +20,8 @@ public class ProducerFacadeBenchmarks : IDisposable
     private static readonly byte[] Body = new byte[256];
 
     private ServiceProvider? _services;
+    private ServiceProvider? _factsServices;
+    private IDualClusterProducer _factsFacade = null!;
     private InMemoryBroker _broker = new();
     private IClusterProducer _bare = null!;
     private IDualClusterProducer _facade = null!;
@@ -37,6 +40,31 @@ public class ProducerFacadeBenchmarks : IDisposable
         _services = services.BuildServiceProvider();
         _facade = _services.GetRequiredService<IDualClusterProducer>();
         _pipeline = new SendPipelines(TimeProvider.System).For(ClusterRole.Old, new ResilienceOptions());
+
+        // The same facade deciding on fleet facts: New is the plan, and the registry shows the topic's group positioned
+        // there, so every send takes the router's cached decision and records the write for the heartbeat.
+        _factsServices?.Dispose();
+        var registry = new InMemoryFleetRegistry();
+        registry.PublishAsync(
+            new FleetMember("worker", 1, null, [], [new FleetConsumer("g", "bench-topic", ClusterSet.Both, ClusterSet.Both, ClusterSet.None) { Targets = ClusterSet.Both }]),
+            TimeSpan.FromHours(1)).AsTask().GetAwaiter().GetResult();
+        var facts = new ServiceCollection();
+        facts.AddDualCluster(o =>
+            {
+                o.NodeId = "bench-node";
+                o.Producer.NewWeight = 100;
+                o.Consumer.NewWeight = 100;
+            })
+            .UseInMemoryBrokers(new InMemoryBroker(new InMemoryBrokerOptions { Name = "unused" }), _broker)
+            .UseFleetRegistry(_ => registry)
+            .AddProducer();
+        _factsServices = facts.BuildServiceProvider();
+        _factsServices.GetRequiredService<FleetMonitor>().RefreshAsync(CancellationToken.None).GetAwaiter().GetResult();
+        _factsFacade = _factsServices.GetRequiredService<IDualClusterProducer>();
+        if (_factsFacade.SendAsync(new OutgoingMessage("bench-topic", Body)).AsTask().GetAwaiter().GetResult().Cluster != ClusterRole.New)
+        {
+            throw new InvalidOperationException("The facts facade must route the topic to New (its group is positioned there).");
+        }
     }
 
     /// <summary>
@@ -99,10 +127,25 @@ public class ProducerFacadeBenchmarks : IDisposable
         return offset;
     }
 
+    /// <summary>The facade with a fleet registry: the topic's route comes from the facts (a cached decision per topic) and each send is recorded for the heartbeat.</summary>
+    [Benchmark(OperationsPerInvoke = Sends)]
+    public async Task<long> Facade_send_on_fleet_facts()
+    {
+        long offset = 0;
+        for (var i = 0; i < Sends; i++)
+        {
+            var result = await _factsFacade.SendAsync(new OutgoingMessage("bench-topic", Body));
+            offset += result.Receipt.Offset;
+        }
+
+        return offset;
+    }
+
     [GlobalCleanup]
     public void Dispose()
     {
         _services?.Dispose();
+        _factsServices?.Dispose();
         GC.SuppressFinalize(this);
     }
 }

@@ -42,6 +42,9 @@ public sealed class WireRehearsalTests(ITestOutputHelper output)
     public Task Clock_skew_between_nodes_over_the_wire_loses_nothing_and_duplicates_nothing() => RehearseAsync(RehearsalFault.ClockSkew());
 
     [Fact]
+    public Task Fleet_registry_outages_over_the_wire_move_nothing_and_lose_nothing() => RehearseAsync(RehearsalFault.RegistryOutage());
+
+    [Fact]
     public Task Both_clusters_on_gRPC_with_consumer_crashes_lose_nothing_and_duplicate_nothing() =>
         RehearseAsync(new RocketMQRehearsalClusters(RocketMQRehearsalClusters.Grpc, RocketMQRehearsalClusters.Grpc), RehearsalFault.ConsumerCrash());
 
