@@ -11,7 +11,7 @@ namespace DualCluster.Fleet;
 /// record, reads everyone's, and asks the clusters about the consumer groups of the topics this node sends. The guard
 /// reads <see cref="Current"/>. Without a registry it is inactive and the guard decides on the configuration.
 /// </summary>
-internal sealed class FleetMonitor : IHostedService, IAsyncDisposable
+internal sealed class FleetMonitor : IHostedService, IAsyncDisposable, IDisposable
 {
     private readonly RoutingState _routing;
     private readonly ClusterTransports _transports;
@@ -259,6 +259,15 @@ internal sealed class FleetMonitor : IHostedService, IAsyncDisposable
         {
             // The topic does not exist on New yet: no group holds a position there.
             return false;
+        }
+    }
+
+    /// <summary>For containers disposed synchronously: stops the heartbeat without waiting for it (it publishes nothing more).</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            _stopping.Cancel();
         }
     }
 

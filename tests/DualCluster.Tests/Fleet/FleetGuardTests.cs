@@ -187,3 +187,28 @@ public sealed class FleetGuardTests
         await second.StopAsync(CancellationToken.None);
     }
 }
+
+/// <summary>A container with the fleet parts resolved can be disposed either way (found by the producer benchmark).</summary>
+public sealed class FleetDisposalTests
+{
+    [Fact]
+    public async Task A_container_with_a_fleet_registry_disposes_synchronously_and_asynchronously()
+    {
+        foreach (var synchronous in new[] { true, false })
+        {
+            var registry = new InMemoryFleetRegistry();
+            var cluster = new FakeCluster(FakeCluster.Settings("order-svc-1", 0, 0), b => b.AddProducer().UseFleetRegistry(_ => registry));
+            await cluster.Services.GetRequiredService<FleetMonitor>().RefreshAsync(CancellationToken.None);
+            await cluster.Services.GetRequiredService<IDualClusterProducer>().SendAsync(new OutgoingMessage("orders", "x"u8.ToArray()));
+
+            if (synchronous)
+            {
+                cluster.Services.Dispose();
+            }
+            else
+            {
+                await cluster.DisposeAsync();
+            }
+        }
+    }
+}
