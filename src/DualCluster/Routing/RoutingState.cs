@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using DualCluster.Configuration;
 using DualCluster.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -30,14 +31,19 @@ internal sealed class RoutingState : IDisposable
     private long _rejectedCount;
     private bool _disposed;
 
+    /// <summary>A fleet registry is registered: producers wait for the groups' positions by themselves (see <see cref="Fleet.TopicRouter"/>).</summary>
+    private readonly bool _onFacts;
+
     public RoutingState(
         IOptionsFactory<DualClusterOptions> factory,
         IEnumerable<IOptionsChangeTokenSource<DualClusterOptions>> changeSources,
         DualClusterOptionsValidator validator,
         TimeProvider time,
         DualClusterMetrics metrics,
-        ILogger<RoutingState>? logger = null)
+        ILogger<RoutingState>? logger = null,
+        IServiceProviderIsService? services = null)
     {
+        _onFacts = services?.IsService(typeof(Fleet.IFleetRegistry)) == true;
         _factory = factory;
         _validator = validator;
         _time = time;
@@ -163,6 +169,11 @@ internal sealed class RoutingState : IDisposable
             errors = [$"The DualCluster section could not be read: {ex.Message}"];
         }
 
+        if (errors.Count == 0 && MovesReadersAndWritersAtOnce(previous.Options, candidate) is { } oneReload)
+        {
+            errors.Add(oneReload);
+        }
+
         if (errors.Count > 0)
         {
             Reject(previous, errors);
@@ -185,6 +196,32 @@ internal sealed class RoutingState : IDisposable
         _metrics.Switches.Add(1);
         RoutingLog.Changed(_logger, NodeId, previous.Plan.ProducerTarget, next.Plan.ProducerTarget, previous.Plan.ConsumerTargets, next.Plan.ConsumerTargets, next.Version);
         return true;
+    }
+
+    /// <summary>
+    /// Without a fleet registry, one reload may not start consumers on New and move producers there at once: nodes apply
+    /// a reload in any order, so a producer could write New before any consumer of its groups holds a position there.
+    /// With a registry the producers wait for those positions by themselves, so the reload is fine.
+    /// </summary>
+    private string? MovesReadersAndWritersAtOnce(DualClusterOptions previous, DualClusterOptions next)
+    {
+        if (_onFacts || !next.SafeOrderGuard)
+        {
+            return null;
+        }
+
+        var before = FleetView.Of(previous);
+        var after = FleetView.Of(next);
+        if (before.SomeReadNew || !after.MayWriteNew)
+        {
+            return null;
+        }
+
+        return "This reload starts consumers reading New and moves producers to New in the same change; nodes apply a reload in "
+            + "any order, so a producer may write New before any consumer of its groups holds a position there (a group that first "
+            + "connects later may start at the latest offset). Apply the consumer change first (DualCluster:Consumer:NewWeight or "
+            + "DoubleRead), wait until the consumers read New, then move producers in a later reload; or register a fleet registry "
+            + "(UseRedisFleetRegistry, UsePostgreSqlFleetRegistry, UseFleetRegistry), with which producers wait for those positions by themselves.";
     }
 
     private void Reject(RoutingSnapshot previous, List<string> errors)

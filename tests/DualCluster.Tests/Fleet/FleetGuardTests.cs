@@ -188,6 +188,40 @@ public sealed class FleetGuardTests
     }
 }
 
+/// <summary>Issue 12, the single-reload trap when no registry gives facts: one reload may not move readers and writers at once.</summary>
+public sealed class SingleReloadWithoutFactsTests
+{
+    [Fact]
+    public async Task Without_a_registry_one_reload_that_starts_New_readers_and_moves_producers_is_rejected()
+    {
+        await using var cluster = new FakeCluster(FakeCluster.Settings("order-svc-1", 0, 0));
+        var routing = cluster.Services.GetRequiredService<DualCluster.Routing.RoutingState>();
+
+        cluster.Configuration.Set(("DualCluster:Producer:NewWeight", "100"), ("DualCluster:Consumer:NewWeight", "50"));
+
+        Assert.False(routing.Reload());
+        Assert.Contains(routing.LastRejection!.Errors, e => e.StartsWith("This reload starts consumers reading New and moves producers to New in the same change", StringComparison.Ordinal));
+
+        // In two reloads, consumers first, it is accepted.
+        cluster.Configuration.Set(("DualCluster:Producer:NewWeight", "0"), ("DualCluster:Consumer:NewWeight", "50"));
+        Assert.True(routing.Reload());
+        cluster.Configuration.Set(("DualCluster:Producer:NewWeight", "100"));
+        Assert.True(routing.Reload());
+        Assert.Equal(ClusterRole.New, routing.Current.Plan.ProducerTarget);
+    }
+
+    [Fact]
+    public async Task With_a_registry_the_same_reload_is_accepted_because_producers_wait_for_positions()
+    {
+        await using var cluster = new FakeCluster(FakeCluster.Settings("order-svc-1", 0, 0), b => b.UseFleetRegistry(_ => new InMemoryFleetRegistry()));
+        var routing = cluster.Services.GetRequiredService<DualCluster.Routing.RoutingState>();
+
+        cluster.Configuration.Set(("DualCluster:Producer:NewWeight", "100"), ("DualCluster:Consumer:NewWeight", "50"));
+
+        Assert.True(routing.Reload());
+    }
+}
+
 /// <summary>A container with the fleet parts resolved can be disposed either way (found by the producer benchmark).</summary>
 public sealed class FleetDisposalTests
 {

@@ -77,7 +77,9 @@ public sealed class RoutingStateTests
         var time = new FakeTimeProvider();
         var node = NodeInBucket(b => b < 20);
         var settings = FakeCluster.Settings(node, 0, 0, false, ("DualCluster:ReloadDebounce", "00:00:01"));
-        await using var cluster = new FakeCluster(settings, time: time);
+
+        // With a fleet registry, as one reload moving readers and writers at once needs (producers wait for positions).
+        await using var cluster = new FakeCluster(settings, b => b.UseFleetRegistry(_ => new DualCluster.Fleet.InMemoryFleetRegistry()), time);
         var routing = cluster.Services.GetRequiredService<RoutingState>();
         var applied = new List<ClusterSet>();
         routing.Changed += (_, next) => applied.Add(next.Plan.ConsumerTargets);
