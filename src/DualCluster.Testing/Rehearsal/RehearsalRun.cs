@@ -330,7 +330,20 @@ internal sealed class RehearsalRun : IAsyncDisposable
                 return false;
             }
 
-            await WaitForRoutingAsync(bound, cancellationToken).ConfigureAwait(false);
+            // A rule that depends on the previous routing (one reload moving readers and writers without a fleet registry)
+            // is only known to the nodes: wait until they either all applied the step or all rejected it.
+            var rejected = false;
+            await WaitAsync(
+                () => HasRouting(bound)
+                    || (applier is null && (rejected = before.All(p => p.Key.IsDead || !IsLive(p.Key) || p.Key.Status.RejectedReloads > p.Value))),
+                "every node applied the new routing (or rejected it)",
+                cancellationToken).ConfigureAwait(false);
+            if (rejected && !HasRouting(bound))
+            {
+                Note($"guard: {step.Settings} rejected by every node; they keep their last valid routing");
+                return false;
+            }
+
             return true;
         }
         finally
@@ -487,19 +500,14 @@ internal sealed class RehearsalRun : IAsyncDisposable
         }
     }
 
-    private async Task WaitForRoutingAsync(DualClusterOptions bound, CancellationToken cancellationToken)
-    {
-        await WaitAsync(
-            () => LiveNodes.All(n =>
-            {
-                var expected = RoutingPlan.For(n.Id, bound);
-                var status = n.Status;
-                return status.ProducerTarget == expected.ProducerTarget && status.ConsumerTargets == expected.ConsumerTargets
-                    && status.Consumers.All(c => c.Reading.HasFlag(expected.ConsumerTargets));
-            }),
-            "every node applied the new routing",
-            cancellationToken).ConfigureAwait(false);
-    }
+    private bool HasRouting(DualClusterOptions bound) =>
+        LiveNodes.All(n =>
+        {
+            var expected = RoutingPlan.For(n.Id, bound);
+            var status = n.Status;
+            return status.ProducerTarget == expected.ProducerTarget && status.ConsumerTargets == expected.ConsumerTargets
+                && status.Consumers.All(c => c.Reading.HasFlag(expected.ConsumerTargets));
+        });
 
     private async Task WaitAsync(Func<bool> condition, string what, CancellationToken cancellationToken)
     {

@@ -45,6 +45,16 @@ public sealed class FleetFactsRehearsalTests(ITestOutputHelper output)
         Assert.Equal(Messages, result.HandledUnique);
     }
 
+    [Fact]
+    public async Task One_reload_moving_consumers_and_producers_at_once_is_rejected_on_the_configuration_alone()
+    {
+        var result = await RehearseAsync(new RehearsalOptions { Messages = 6_000, Seed = 7, Plan = RehearsalStep.SingleReload, MessagesPerSecond = 6_000, ConfigOnlyGuard = true });
+
+        Assert.False(result.Steps[1].Applied);
+        Assert.Equal(0, result.Steps[^1].SentNew);
+        Assert.Equal(0, result.Lost);
+    }
+
     private Task<RehearsalResult> RehearseFewNodesAsync(bool configOnly) =>
         RehearseAsync(new RehearsalOptions
         {
