@@ -53,9 +53,6 @@ internal sealed class FleetMonitor : IHostedService, IAsyncDisposable, IDisposab
 
     public FleetFacts Current => Volatile.Read(ref _current);
 
-    /// <summary>Raised after each reading (successful or not).</summary>
-    public event Action<FleetFacts>? Refreshed;
-
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_registry is null)
@@ -192,7 +189,6 @@ internal sealed class FleetMonitor : IHostedService, IAsyncDisposable, IDisposab
             }
 
             Volatile.Write(ref _current, next);
-            Refreshed?.Invoke(next);
         }
         finally
         {
