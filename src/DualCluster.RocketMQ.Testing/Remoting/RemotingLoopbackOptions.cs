@@ -10,8 +10,9 @@ public sealed class RemotingLoopbackOptions
     public string ClusterName { get; set; } = "DefaultCluster";
 
     /// <summary>
-    /// When set (with <see cref="SecretKey"/>), every request to the name server and broker must carry a
-    /// valid ACL signature for this access key; others get SYSTEM_ERROR "AclException …".
+    /// When set (with <see cref="SecretKey"/>), every request to the broker must carry a valid ACL signature for
+    /// this access key; others get SYSTEM_ERROR "org.apache.rocketmq.acl.common.AclException: …", as from Apache 4.9.8.
+    /// The name server answers anyone, as a 4.9.8 name server (it has no ACL).
     /// </summary>
     public string? AccessKey { get; set; }
 

@@ -26,6 +26,14 @@ internal static class RemotingErrors
         };
     }
 
+    /// <summary>
+    /// Whether the broker's ACL hook refused the request: Apache 4.x answers any exception of a hook with SYSTEM_ERROR
+    /// and the exception's <c>toString()</c> as the remark (NettyRemotingAbstract.processRequestCommand), so an
+    /// <c>AclException</c> is recognised by its class name. Repeating such a request never helps.
+    /// </summary>
+    public static bool IsAclRefusal(RemotingCommand response) =>
+        response.Code == ResponseCode.SystemError && response.Remark?.Contains("AclException", StringComparison.Ordinal) == true;
+
     public static Transport.ClusterTransportException Unreachable(ClusterRole role, string address, string what, Exception inner) =>
         new(role, null, true, $"{what} could not reach {address}: {inner.Message}", inner);
 }

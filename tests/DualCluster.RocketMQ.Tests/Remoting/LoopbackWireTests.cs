@@ -116,6 +116,24 @@ public sealed class LoopbackWireTests
     }
 
     [Fact]
+    public async Task An_acl_refusal_is_sent_once_and_does_not_mark_the_broker_faulty()
+    {
+        await using var servers = await StartLoopbackAsync(new RemotingLoopbackOptions { AccessKey = "rocketmq2", SecretKey = "12345678" });
+        await using var bad = NewTransport(servers.NameServerAddress, o =>
+        {
+            o.AccessKey = "rocketmq2";
+            o.SecretKey = "wrong";
+            o.Settings["SendRetries"] = "2";
+        });
+
+        var error = await Assert.ThrowsAsync<ClusterTransportException>(() => bad.Producer.SendAsync(new OutgoingMessage(Unique("T"), "x"u8.ToArray())).AsTask());
+
+        Assert.False(error.IsTransient);
+        Assert.Equal(1, servers.AclRefusals(RequestCode.SendMessageV2));
+        Assert.False(((RemotingProducer)bad.Producer).IsAvoiding(servers.Options.BrokerName));
+    }
+
+    [Fact]
     public async Task Unknown_topic_without_auto_create_fails_with_topic_not_exist()
     {
         await using var servers = await StartLoopbackAsync(new RemotingLoopbackOptions { AutoCreateTopics = false });
