@@ -66,7 +66,7 @@ internal sealed class GrpcConnection : IDisposable
         }
         catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
         {
-            throw new OperationCanceledException("QueryRoute cancelled.", ex, cancellationToken);
+            throw new OperationCanceledException("QueryRoute cancelled.", GrpcErrors.Scrub(ex), cancellationToken);
         }
         catch (RpcException ex)
         {

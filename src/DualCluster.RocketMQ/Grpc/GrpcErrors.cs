@@ -9,7 +9,7 @@ namespace DualCluster.RocketMQ.Grpc;
 /// <summary>
 /// Maps in-band RocketMQ status codes (fact sheet §2.6, §6.4) and gRPC failures to <see cref="ClusterTransportException"/>.
 /// </summary>
-internal static class GrpcErrors
+internal static partial class GrpcErrors
 {
     private static readonly EnumDescriptor CodeDescriptor = DefinitionReflection.Descriptor.FindTypeByName<EnumDescriptor>("Code");
 
@@ -50,7 +50,31 @@ internal static class GrpcErrors
         };
     }
 
-    /// <summary>The exception for a transport-level failure.</summary>
+    /// <summary>
+    /// A copy of <paramref name="exception"/> safe to keep, rethrow or log: status code and a detail without credentials,
+    /// and no trailers. The Apache 5.0.0 proxy answers an ACL refusal with the request's own headers as trailers,
+    /// <c>authorization</c> (access key and a signature valid forever: the proxy signs only <c>x-mq-date-time</c> and never
+    /// checks its age) included: <c>new StatusRuntimeException(Status.PERMISSION_DENIED, headers)</c> in
+    /// apache/rocketmq rocketmq-all-5.0.0 proxy/src/main/java/org/apache/rocketmq/proxy/grpc/interceptor/AuthenticationInterceptor.java,
+    /// passed through as is by GlobalExceptionInterceptor.java.
+    /// </summary>
+    public static RpcException Scrub(RpcException exception) =>
+        new(new global::Grpc.Core.Status(
+            exception.StatusCode,
+            ScrubText(exception.Status.Detail),
+            exception.Status.DebugException is RpcException ? null : exception.Status.DebugException));
+
+    /// <summary><see cref="Scrub(RpcException)"/> for an <see cref="RpcException"/>, else <paramref name="exception"/> itself.</summary>
+    public static Exception Scrub(Exception exception) => exception is RpcException rpc ? Scrub(rpc) : exception;
+
+    /// <summary>Removes an <c>authorization</c> value, signatures and credentials from a server's text.</summary>
+    internal static string ScrubText(string? text) =>
+        string.IsNullOrEmpty(text) ? string.Empty : SecretsInText().Replace(text, "$1[removed]");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(MQv2-HMAC-SHA1\s*|Signature=|Credential=|SecretKey=|SecurityToken=|x-mq-session-token[:=]\s*)[^\s,;""']*", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex SecretsInText();
+
+    /// <summary>The exception for a transport-level failure; keeps a scrubbed copy of <paramref name="exception"/>, never its trailers.</summary>
     public static ClusterTransportException FromRpc(ClusterRole role, RpcException exception, string operation, GrpcEndpoint endpoint)
     {
         if (FindTlsFailure(exception) is { } tls)
@@ -59,11 +83,12 @@ internal static class GrpcErrors
             return new(role, Name(exception.StatusCode), false,
                 $"{operation} to {endpoint.Key} failed: the TLS handshake was refused ({tls.Message}). Trust the server's certificate authority, " +
                 "or for a test cluster with a self-signed certificate set AllowInvalidCertificates to true; use http:// if the endpoint is plaintext.",
-                exception);
+                Scrub(exception));
         }
 
+        var scrubbed = Scrub(exception);
         return new(role, Name(exception.StatusCode), IsTransient(exception.StatusCode),
-            $"{operation} to {endpoint.Key} failed at the transport: {exception.Status.Detail}{Advice(exception.StatusCode, endpoint)}", exception);
+            $"{operation} to {endpoint.Key} failed at the transport: {scrubbed.Status.Detail}{Advice(exception.StatusCode, endpoint)}", scrubbed);
     }
 
     private static System.Security.Authentication.AuthenticationException? FindTlsFailure(Exception exception)

@@ -171,7 +171,7 @@ internal sealed class GrpcProducer : GrpcClient, IClusterProducer
         catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
         {
             // The caller gave up: whether the broker stored the message is unknown, which a retry with the same id covers.
-            throw new OperationCanceledException($"SendMessage of {messageId} cancelled.", ex, cancellationToken);
+            throw new OperationCanceledException($"SendMessage of {messageId} cancelled.", GrpcErrors.Scrub(ex), cancellationToken);
         }
         catch (RpcException ex)
         {

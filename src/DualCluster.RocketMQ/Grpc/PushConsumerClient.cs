@@ -630,7 +630,7 @@ internal sealed class PushConsumerClient : GrpcClient
                 };
                 if (!transient || attempt >= attempts)
                 {
-                    GrpcLog.SettleFailed(Logger, ex, Role, delivery.MessageId, _subscription.Group, _subscription.Topic, what);
+                    GrpcLog.SettleFailed(Logger, GrpcErrors.Scrub(ex), Role, delivery.MessageId, _subscription.Group, _subscription.Topic, what);
                     return;
                 }
 
