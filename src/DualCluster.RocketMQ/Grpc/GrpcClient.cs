@@ -135,7 +135,7 @@ internal abstract class GrpcClient : IAsyncDisposable
         }
         catch (RpcException ex)
         {
-            throw GrpcErrors.FromRpc(Role, ex, "Heartbeat", endpoint);
+            throw GrpcErrors.FromRpc(Role, ex, "Heartbeat", endpoint, Options.HasCredentials);
         }
 
         if (response.Status?.Code == Code.UnrecognizedClientType && _sessions.TryGetValue(endpoint.Key, out var session))

@@ -70,7 +70,7 @@ internal sealed class GrpcConnection : IDisposable
         }
         catch (RpcException ex)
         {
-            throw GrpcErrors.FromRpc(Role, ex, $"QueryRoute of topic '{topic}'", Options.AccessPoint);
+            throw GrpcErrors.FromRpc(Role, ex, $"QueryRoute of topic '{topic}'", Options.AccessPoint, Options.HasCredentials);
         }
 
         GrpcErrors.ThrowIfNotOk(Role, response.Status, $"QueryRoute of topic '{topic}'", topic);

@@ -75,7 +75,12 @@ internal static partial class GrpcErrors
     private static partial System.Text.RegularExpressions.Regex SecretsInText();
 
     /// <summary>The exception for a transport-level failure; keeps a scrubbed copy of <paramref name="exception"/>, never its trailers.</summary>
-    public static ClusterTransportException FromRpc(ClusterRole role, RpcException exception, string operation, GrpcEndpoint endpoint)
+    /// <param name="role">The cluster.</param>
+    /// <param name="exception">What the gRPC call threw.</param>
+    /// <param name="operation">What was attempted, for the message.</param>
+    /// <param name="endpoint">The endpoint called.</param>
+    /// <param name="hasCredentials">Whether the cluster has AccessKey/SecretKey: without them, an answer that means "sign your requests" is final.</param>
+    public static ClusterTransportException FromRpc(ClusterRole role, RpcException exception, string operation, GrpcEndpoint endpoint, bool hasCredentials = true)
     {
         if (FindTlsFailure(exception) is { } tls)
         {
@@ -87,9 +92,33 @@ internal static partial class GrpcErrors
         }
 
         var scrubbed = Scrub(exception);
+        if (!hasCredentials && AsksForCredentials(scrubbed.Status))
+        {
+            // Retrying cannot help: every attempt is unsigned. Said once per call, not once per retry.
+            return new(role, Name(exception.StatusCode), false,
+                $"{operation} to {endpoint.Key} was refused ({Name(exception.StatusCode)}) and this cluster has no credentials: the server requires signed requests. "
+                + $"Set DualCluster:Clusters:{role}:AccessKey and SecretKey (TDMQ: the role's keys from the console; Apache: an account of the proxy's ACL).",
+                scrubbed);
+        }
+
         return new(role, Name(exception.StatusCode), IsTransient(exception.StatusCode),
             $"{operation} to {endpoint.Key} failed at the transport: {scrubbed.Status.Detail}{Advice(exception.StatusCode, endpoint)}", scrubbed);
     }
+
+    /// <summary>
+    /// Whether an answer to an unsigned call means "credentials required". UNAUTHENTICATED and PERMISSION_DENIED say so;
+    /// the Apache 5.0.0 proxy with ACL answers INTERNAL, with no description on JDK 8 or a helpful NullPointerException
+    /// message on later JDKs, because it parses the missing <c>authorization</c> header without a null check
+    /// (rocketmq-all-5.0.0 acl/.../plain/PlainAccessResource.java parse → acl/.../common/AuthorizationHeader.java, turned
+    /// into INTERNAL by proxy/.../grpc/interceptor/GlobalExceptionInterceptor.java). An INTERNAL that explains itself
+    /// otherwise stays a transient server fault.
+    /// </summary>
+    private static bool AsksForCredentials(global::Grpc.Core.Status status) => status.StatusCode switch
+    {
+        StatusCode.Unauthenticated or StatusCode.PermissionDenied => true,
+        StatusCode.Internal => string.IsNullOrWhiteSpace(status.Detail) || status.Detail.Contains("is null", StringComparison.Ordinal),
+        _ => false,
+    };
 
     private static System.Security.Authentication.AuthenticationException? FindTlsFailure(Exception exception)
     {

@@ -175,7 +175,7 @@ internal sealed class GrpcProducer : GrpcClient, IClusterProducer
         }
         catch (RpcException ex)
         {
-            throw GrpcErrors.FromRpc(Role, ex, $"SendMessage of {messageId}", target.Endpoint);
+            throw GrpcErrors.FromRpc(Role, ex, $"SendMessage of {messageId}", target.Endpoint, Options.HasCredentials);
         }
 
         // §4.3 step 7: the first OK entry wins, else the top-level status.

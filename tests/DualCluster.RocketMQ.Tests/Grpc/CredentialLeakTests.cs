@@ -59,6 +59,22 @@ public sealed partial class CredentialLeakTests
         Assert.Empty(Leaks(string.Join('\n', logs.Lines)));
     }
 
+    [Fact]
+    public async Task Missing_keys_against_an_acl_proxy_are_said_once_and_not_retried()
+    {
+        await using var broker = await GrpcWire.StartBrokerAsync(o => { o.AccessKey = AccessKey; o.SecretKey = "server-secret"; o.AclAsProxy500 = true; });
+        var topic = GrpcWire.Topic(broker, "nokeys");
+        await using var transport = GrpcWire.Transport(broker, configure: c => { c.AccessKey = null; c.SecretKey = null; });
+
+        var ex = await Assert.ThrowsAsync<ClusterTransportException>(() => transport.Producer.SendAsync(new OutgoingMessage(topic, "x"u8.ToArray())).AsTask());
+
+        Assert.Equal("GRPC_INTERNAL", ex.StatusCode);
+        Assert.False(ex.IsTransient);
+        Assert.Contains("DualCluster:Clusters:New:AccessKey and SecretKey", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(1, broker.GetCallCount(GrpcLoopbackRpc.QueryRoute));
+        Assert.Equal(0, broker.GetCallCount(GrpcLoopbackRpc.SendMessage));
+    }
+
     /// <summary>Everything an application might log or serialize of an exception: ToString, inner chain, Data, trailers.</summary>
     private static string Describe(Exception exception)
     {
