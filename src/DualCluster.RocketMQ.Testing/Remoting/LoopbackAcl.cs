@@ -32,9 +32,66 @@ internal static class LoopbackAcl
             return Deny(request, $"No acl config for {accessKey}", 668);
         }
 
-        return AclSigner.Verify(request, Encoding.UTF8.GetBytes(options.SecretKey ?? string.Empty))
-            ? null
-            : Deny(request, $"Check signature failed for accessKey={accessKey}", 684);
+        if (!AclSigner.Verify(request, Encoding.UTF8.GetBytes(options.SecretKey ?? string.Empty)))
+        {
+            return Deny(request, $"Check signature failed for accessKey={accessKey}", 684);
+        }
+
+        foreach (var (topic, needed) in TopicPermissions(request))
+        {
+            if (!options.DefaultTopicPerm.Contains(needed, StringComparison.Ordinal))
+            {
+                return RemotingCommand.CreateResponse(
+                    request,
+                    ResponseCode.SystemError,
+                    $"org.apache.rocketmq.acl.common.AclException: No default permission for topic:{topic}, org.apache.rocketmq.acl.plain.PlainPermissionManager.checkPerm(PlainPermissionManager.java:606)");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The topic permissions a request needs, as PlainAccessValidator.parse (4.9.8) lists them; retry topics are group
+    /// resources there and every account of the loopback may use every group.
+    /// </summary>
+    private static IEnumerable<(string Topic, string Perm)> TopicPermissions(RemotingCommand request)
+    {
+        switch (request.Code)
+        {
+            case RequestCode.SendMessageV2 when request.GetExt("b") is { } topic && !topic.StartsWith(MessageConst.RetryPrefix, StringComparison.Ordinal):
+                yield return (topic, "PUB");
+                break;
+            case RequestCode.PullMessage or RequestCode.UpdateConsumerOffset when request.GetExt("topic") is { } topic:
+                yield return (topic, "SUB");
+                break;
+            case RequestCode.HeartBeat when request.Body.Length > 0:
+                using (var document = System.Text.Json.JsonDocument.Parse(request.Body))
+                {
+                    if (!document.RootElement.TryGetProperty("consumerDataSet", out var consumers))
+                    {
+                        break;
+                    }
+
+                    var topics = new List<string>();
+                    foreach (var consumer in consumers.EnumerateArray())
+                    {
+                        if (consumer.TryGetProperty("subscriptionDataSet", out var subscriptions))
+                        {
+                            topics.AddRange(subscriptions.EnumerateArray()
+                                .Select(s => s.GetProperty("topic").GetString()!)
+                                .Where(t => !t.StartsWith(MessageConst.RetryPrefix, StringComparison.Ordinal)));
+                        }
+                    }
+
+                    foreach (var topic in topics)
+                    {
+                        yield return (topic, "SUB");
+                    }
+                }
+
+                break;
+        }
     }
 
     private static RemotingCommand Deny(RemotingCommand request, string reason, int line) =>

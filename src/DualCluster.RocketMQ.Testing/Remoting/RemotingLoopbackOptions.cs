@@ -20,6 +20,14 @@ public sealed class RemotingLoopbackOptions
     public string? SecretKey { get; set; }
 
     /// <summary>
+    /// The account's permission on every topic, as <c>defaultTopicPerm</c> of Apache's plain_acl.yml: <c>"PUB|SUB"</c>
+    /// (default), <c>"PUB"</c>, <c>"SUB"</c> or <c>"DENY"</c>. A signed request that needs what is missing (send: PUB;
+    /// pull, offset commit, a heartbeat's subscriptions: SUB) gets SYSTEM_ERROR
+    /// "AclException: No default permission for topic:T", as from 4.9.8. Only with <see cref="AccessKey"/>.
+    /// </summary>
+    public string DefaultTopicPerm { get; set; } = "PUB|SUB";
+
+    /// <summary>
     /// Whether the name server answers routes for unknown topics (the broker then auto-creates them on
     /// send, as Apache with <c>autoCreateTopicEnable</c>). When false, unknown topics get TOPIC_NOT_EXIST (17).
     /// </summary>

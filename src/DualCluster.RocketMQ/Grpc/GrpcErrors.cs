@@ -102,7 +102,9 @@ internal static partial class GrpcErrors
         }
 
         return new(role, Name(exception.StatusCode), IsTransient(exception.StatusCode),
-            $"{operation} to {endpoint.Key} failed at the transport: {scrubbed.Status.Detail}{Advice(exception.StatusCode, endpoint)}", scrubbed);
+            $"{operation} to {endpoint.Key} failed at the transport: {Name(exception.StatusCode)}"
+            + (string.IsNullOrWhiteSpace(scrubbed.Status.Detail) ? " (no detail from the server)" : $", {scrubbed.Status.Detail}")
+            + Advice(exception.StatusCode, endpoint), scrubbed);
     }
 
     /// <summary>
@@ -171,6 +173,11 @@ internal static partial class GrpcErrors
         StatusCode.Unavailable when endpoint.Tls => "; check the endpoint is reachable and serves TLS (use http:// for a plaintext endpoint)",
         StatusCode.Unavailable => "; check the endpoint is reachable (use https:// if it only serves TLS)",
         StatusCode.Unimplemented => "; the endpoint does not serve this RocketMQ 5.x RPC (is it a 4.x name server? then use Protocol Remoting)",
+        // Apache 5.0.0 with enableACL answers every AclException so, a wrong secret and a missing grant alike, with no description.
+        StatusCode.PermissionDenied => "; the server refused these keys or their permission (an Apache 5.0.0 proxy answers both alike): check AccessKey/SecretKey "
+            + "of this cluster first; if they are right, grant the account PUB on the topic to send, SUB on the topic and on the consumer group to consume "
+            + "(5.0.0 also checks the consumer group among the topic permissions)",
+        StatusCode.Unauthenticated => "; the server does not accept these keys: check AccessKey/SecretKey of this cluster (TDMQ: the role's keys from the console)",
         _ => "",
     };
 

@@ -11,9 +11,7 @@ internal static class RemotingErrors
             ResponseCode.TopicNotExist => " Create the topic on the cluster (TDMQ: in the console) or enable auto-create.",
             ResponseCode.SubscriptionGroupNotExist => " Create the consumer group on the cluster (TDMQ: in the console).",
             ResponseCode.NoPermission => " Grant the credentials permission on the topic/group.",
-            ResponseCode.SystemError when response.Remark?.Contains("AclException", StringComparison.Ordinal) == true
-                || response.Remark?.Contains("signature", StringComparison.OrdinalIgnoreCase) == true =>
-                " Check AccessKey/SecretKey (TDMQ: AccessKey = role token, SecretKey = role name).",
+            ResponseCode.SystemError when IsAclRefusal(response) => AclAdvice(role, response.Remark!),
             _ => string.Empty,
         };
         return new Transport.ClusterTransportException(
@@ -24,6 +22,39 @@ internal static class RemotingErrors
         {
             MissingTopic = missingTopic,
         };
+    }
+
+    /// <summary>
+    /// What to do about an ACL refusal. Apache 4.9.8 (acl/src/main/java/org/apache/rocketmq/acl/plain/PlainPermissionManager.java)
+    /// tells a missing permission ("No default permission for topic:T" / "group:G", "No permission for …", "Need admin
+    /// permission …") apart from keys it does not accept ("No acl config for AK", "Check signature failed …",
+    /// "No accessKey is configured"): the keys are right in the first case, and checking them would be the wrong advice.
+    /// </summary>
+    private static string AclAdvice(ClusterRole role, string remark)
+    {
+        if (remark.Contains("permission for topic:", StringComparison.Ordinal))
+        {
+            return " The keys are valid but the account may not use this topic: grant it PUB (to send) or SUB (to consume) on the topic "
+                + "(Apache: topicPerms or defaultTopicPerm in plain_acl.yml; TDMQ: the role's production/consumption permission).";
+        }
+
+        if (remark.Contains("permission for group:", StringComparison.Ordinal))
+        {
+            return " The keys are valid but the account may not use this consumer group: grant it SUB on the group "
+                + "(Apache: groupPerms or defaultGroupPerm in plain_acl.yml; TDMQ: the role's consumption permission).";
+        }
+
+        if (remark.Contains("Need admin permission", StringComparison.Ordinal))
+        {
+            return " The keys are valid but this request needs an admin account (admin: true in plain_acl.yml).";
+        }
+
+        if (remark.Contains("No accessKey is configured", StringComparison.Ordinal))
+        {
+            return $" The broker requires signed requests: set DualCluster:Clusters:{role}:AccessKey and SecretKey (TDMQ: AccessKey = role token, SecretKey = role name).";
+        }
+
+        return $" The broker does not accept these keys: check DualCluster:Clusters:{role}:AccessKey and SecretKey (TDMQ: AccessKey = role token, SecretKey = role name).";
     }
 
     /// <summary>

@@ -75,6 +75,23 @@ public sealed partial class CredentialLeakTests
         Assert.Equal(0, broker.GetCallCount(GrpcLoopbackRpc.SendMessage));
     }
 
+    [Fact]
+    public async Task A_refusal_without_detail_names_the_code_and_the_fix_instead_of_ending_in_nothing()
+    {
+        await using var broker = await GrpcWire.StartBrokerAsync(o => { o.AccessKey = AccessKey; o.SecretKey = "server-secret"; o.AclAsProxy500 = true; });
+        var topic = GrpcWire.Topic(broker, "hint");
+        await using var transport = GrpcWire.Transport(broker, configure: c => c.SecretKey = ClientSecret);
+
+        var ex = await Assert.ThrowsAsync<ClusterTransportException>(() => transport.Producer.SendAsync(new OutgoingMessage(topic, "x"u8.ToArray())).AsTask());
+
+        Assert.DoesNotContain("failed at the transport: ;", ex.Message, StringComparison.Ordinal);
+        Assert.False(ex.Message.TrimEnd().EndsWith(':'), ex.Message);
+        Assert.Contains("PERMISSION_DENIED (no detail from the server)", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("check AccessKey/SecretKey", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("grant the account PUB on the topic", ex.Message, StringComparison.Ordinal);
+        Assert.False(ex.IsTransient);
+    }
+
     /// <summary>Everything an application might log or serialize of an exception: ToString, inner chain, Data, trailers.</summary>
     private static string Describe(Exception exception)
     {

@@ -134,6 +134,25 @@ public sealed class LoopbackWireTests
     }
 
     [Fact]
+    public async Task A_missing_permission_and_a_wrong_secret_read_differently_each_naming_its_fix()
+    {
+        await using var servers = await StartLoopbackAsync(new RemotingLoopbackOptions { AccessKey = "rocketmq2", SecretKey = "12345678", DefaultTopicPerm = "SUB" });
+        await using var subscribeOnly = NewTransport(servers.NameServerAddress, o => { o.AccessKey = "rocketmq2"; o.SecretKey = "12345678"; });
+        await using var wrongSecret = NewTransport(servers.NameServerAddress, o => { o.AccessKey = "rocketmq2"; o.SecretKey = "wrong"; });
+        var topic = Unique("T");
+
+        var denied = await Assert.ThrowsAsync<ClusterTransportException>(() => subscribeOnly.Producer.SendAsync(new OutgoingMessage(topic, "x"u8.ToArray())).AsTask());
+        var refused = await Assert.ThrowsAsync<ClusterTransportException>(() => wrongSecret.Producer.SendAsync(new OutgoingMessage(topic, "x"u8.ToArray())).AsTask());
+
+        Assert.Contains($"No default permission for topic:{topic}", denied.Message, StringComparison.Ordinal);
+        Assert.Contains("grant it PUB", denied.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("check DualCluster:Clusters:Old:AccessKey", denied.Message, StringComparison.Ordinal);
+        Assert.Contains("Check signature failed", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("check DualCluster:Clusters:Old:AccessKey and SecretKey", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("grant", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Unknown_topic_without_auto_create_fails_with_topic_not_exist()
     {
         await using var servers = await StartLoopbackAsync(new RemotingLoopbackOptions { AutoCreateTopics = false });
