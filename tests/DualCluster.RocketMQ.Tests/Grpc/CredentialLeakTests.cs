@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Collections.Concurrent;
 using System.Text;
 using System.Text.RegularExpressions;
 using DualCluster.RocketMQ.Grpc;
@@ -45,7 +44,7 @@ public sealed partial class CredentialLeakTests
     public async Task A_refused_send_keeps_no_secret_signature_or_authorization_in_exceptions_or_logs()
     {
         await using var broker = await GrpcWire.StartBrokerAsync(o => { o.AccessKey = AccessKey; o.SecretKey = "server-secret"; o.AclAsProxy500 = true; });
-        var logs = new LogSink();
+        var logs = new LogCapture();
         var cluster = broker.ConfigureCluster(new ClusterOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
         cluster.SecretKey = ClientSecret;
         cluster.Settings["TelemetryReconnectDelay"] = "00:00:00.200";
@@ -56,7 +55,7 @@ public sealed partial class CredentialLeakTests
 
         Assert.Equal("GRPC_PERMISSION_DENIED", ex.StatusCode);
         Assert.Empty(Leaks(Describe(ex)));
-        Assert.Empty(Leaks(string.Join('\n', logs.Lines)));
+        Assert.Empty(Leaks(string.Join('\n', logs.Entries.Select(e => e.Text + (e.Exception is null ? "" : Describe(e.Exception))))));
     }
 
     [Fact]
@@ -140,27 +139,4 @@ public sealed partial class CredentialLeakTests
 
     [GeneratedRegex("(?<![0-9A-Fa-f])[0-9A-Fa-f]{40}(?![0-9A-Fa-f])")]
     private static partial Regex HexSignature();
-
-    private sealed class LogSink : ILoggerFactory, ILogger
-    {
-        public ConcurrentQueue<string> Lines { get; } = new();
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void Dispose()
-        {
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Lines.Enqueue($"{logLevel} {formatter(state, exception)} {(exception is null ? "" : Describe(exception))}");
-    }
 }
