@@ -1,7 +1,7 @@
 namespace DualCluster.RocketMQ.Remoting;
 
 /// <summary>Maps remoting failures to the core's typed <see cref="Transport.ClusterTransportException"/>.</summary>
-internal static class RemotingErrors
+internal static partial class RemotingErrors
 {
     public static Transport.ClusterTransportException FromResponse(ClusterRole role, RemotingCommand response, string what, string? missingTopic = null)
     {
@@ -14,11 +14,14 @@ internal static class RemotingErrors
             ResponseCode.SystemError when IsAclRefusal(response) => AclAdvice(role, response.Remark!),
             _ => string.Empty,
         };
+        // 4.9.8 names the access key in its refusals ("No acl config for AK", "… for accessKey=AK"); with TDMQ the
+        // AccessKey is the role token, a credential: keep it out of what the application logs.
+        var remark = IsAclRefusal(response) ? AccessKeyInRemark().Replace(response.Remark!, "$1[removed]") : response.Remark;
         return new Transport.ClusterTransportException(
             role,
             code.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ResponseCode.IsTransient(code),
-            $"{what} failed: {ResponseCode.Name(code)}" + (string.IsNullOrEmpty(response.Remark) ? "." : $": {response.Remark.Trim()}.") + hint)
+            $"{what} failed: {ResponseCode.Name(code)}" + (string.IsNullOrEmpty(remark) ? "." : $": {remark.Trim()}.") + hint)
         {
             MissingTopic = missingTopic,
         };
@@ -64,6 +67,9 @@ internal static class RemotingErrors
     /// </summary>
     public static bool IsAclRefusal(RemotingCommand response) =>
         response.Code == ResponseCode.SystemError && response.Remark?.Contains("AclException", StringComparison.Ordinal) == true;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(accessKey=|No acl config for |PlainAccessResource for accessKey=)[^\s,]+", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex AccessKeyInRemark();
 
     public static Transport.ClusterTransportException Unreachable(ClusterRole role, string address, string what, Exception inner) =>
         new(role, null, true, $"{what} could not reach {address}: {inner.Message}", inner);

@@ -148,6 +148,7 @@ public sealed class LoopbackWireTests
         Assert.Contains("grant it PUB", denied.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("check DualCluster:Clusters:Old:AccessKey", denied.Message, StringComparison.Ordinal);
         Assert.Contains("Check signature failed", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("rocketmq2", refused.Message, StringComparison.Ordinal);
         Assert.Contains("check DualCluster:Clusters:Old:AccessKey and SecretKey", refused.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("grant", refused.Message, StringComparison.Ordinal);
     }
