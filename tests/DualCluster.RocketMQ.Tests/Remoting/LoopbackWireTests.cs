@@ -154,6 +154,23 @@ public sealed class LoopbackWireTests
     }
 
     [Fact]
+    public async Task A_consumer_whose_heartbeat_is_refused_fails_to_start_with_the_refusal_and_its_fix()
+    {
+        await using var servers = await StartLoopbackAsync(new RemotingLoopbackOptions { AccessKey = "rocketmq2", SecretKey = "12345678", DefaultTopicPerm = "PUB" });
+        await using var publishOnly = NewTransport(servers.NameServerAddress, o => { o.AccessKey = "rocketmq2"; o.SecretKey = "12345678"; });
+        var topic = Unique("T");
+        await publishOnly.Producer.SendAsync(new OutgoingMessage(topic, "x"u8.ToArray()));
+        var consumer = publishOnly.CreateConsumer(new ConsumerSubscription(Unique("G"), topic), (_, _) => ValueTask.FromResult(ConsumeOutcome.Ack));
+
+        var error = await Assert.ThrowsAsync<ClusterTransportException>(() => consumer.StartAsync());
+
+        Assert.False(error.IsTransient);
+        Assert.Contains($"No default permission for topic:{topic}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("SUB (to consume)", error.Message, StringComparison.Ordinal);
+        await consumer.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Unknown_topic_without_auto_create_fails_with_topic_not_exist()
     {
         await using var servers = await StartLoopbackAsync(new RemotingLoopbackOptions { AutoCreateTopics = false });
