@@ -27,6 +27,15 @@ public sealed class GrpcLoopbackOptions
     public string? SecretKey { get; set; }
 
     /// <summary>
+    /// Refuse credentials as the Apache 5.0.0 proxy with <c>enableACL</c> does, instead of in-band UNAUTHORIZED:
+    /// a wrong access key or signature ends the call with gRPC PERMISSION_DENIED, no description, and the request's
+    /// own headers (<c>authorization</c> included) echoed as trailers; a call without <c>authorization</c> or
+    /// <c>x-mq-date-time</c> ends with gRPC INTERNAL and no description (the proxy's NullPointerException on JDK 8).
+    /// Default false.
+    /// </summary>
+    public bool AclAsProxy500 { get; set; }
+
+    /// <summary>
     /// When set, every RPC must carry this value in <c>x-mq-namespace</c> (others get FORBIDDEN, 40300, as a
     /// multi-tenant service would answer a client of another instance) and responses echo it in every
     /// <c>Resource.resource_namespace</c>. Null (default): any namespace is accepted and echoed, as the open-source proxy does.

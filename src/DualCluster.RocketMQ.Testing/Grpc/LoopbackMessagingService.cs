@@ -636,6 +636,11 @@ internal sealed partial class LoopbackMessagingService : MessagingService.Messag
         if (_options.HasCredentials
             && LoopbackSignature.Verify(headers.GetValue("authorization"), headers.GetValue("x-mq-date-time"), _options.AccessKey!, _options.SecretKey!) is { } denied)
         {
+            if (_options.AclAsProxy500)
+            {
+                throw LoopbackSignature.Proxy500Refusal(headers, rpc);
+            }
+
             return new(null, LoopbackStatus.Of(Code.Unauthorized, denied));
         }
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Grpc.Core;
 
 namespace DualCluster.RocketMQ.Testing.Grpc;
 
@@ -10,6 +11,36 @@ namespace DualCluster.RocketMQ.Testing.Grpc;
 /// </summary>
 internal static class LoopbackSignature
 {
+    /// <summary>
+    /// How the Apache 5.0.0 proxy with <c>enableACL</c> ends a call it refuses (apache/rocketmq rocketmq-all-5.0.0,
+    /// proxy/src/main/java/org/apache/rocketmq/proxy/grpc/interceptor/AuthenticationInterceptor.java and
+    /// GlobalExceptionInterceptor.java; acl/src/main/java/org/apache/rocketmq/acl/plain/PlainAccessResource.java and
+    /// acl/common/AuthorizationHeader.java). Any <c>AclException</c> (unknown access key, wrong signature, a missing
+    /// permission) becomes <c>new StatusRuntimeException(Status.PERMISSION_DENIED, headers)</c>: no description, and the
+    /// trailers are the request headers, <c>authorization</c> included, plus the <c>x-mq-rpc-name</c> the interceptor
+    /// added. Without <c>authorization</c> (or <c>x-mq-date-time</c>) parsing dereferences null; the global interceptor
+    /// answers any other exception with INTERNAL and the exception's message, null for a JDK 8 NullPointerException.
+    /// </summary>
+    public static RpcException Proxy500Refusal(Metadata headers, GrpcLoopbackRpc rpc)
+    {
+        if (string.IsNullOrEmpty(headers.GetValue("authorization")) || string.IsNullOrEmpty(headers.GetValue("x-mq-date-time")))
+        {
+            return new RpcException(new global::Grpc.Core.Status(StatusCode.Internal, string.Empty));
+        }
+
+        var trailers = new Metadata();
+        foreach (var header in headers)
+        {
+            if (!header.IsBinary && !header.Key.StartsWith(':') && header.Key is not ("content-type" or "te" or "host") && !header.Key.StartsWith("grpc-", StringComparison.Ordinal))
+            {
+                trailers.Add(header.Key, header.Value);
+            }
+        }
+
+        trailers.Add("x-mq-rpc-name", rpc == GrpcLoopbackRpc.Telemetry ? "apache.rocketmq.v2.TelemetryCommand" : $"apache.rocketmq.v2.{rpc}Request");
+        return new RpcException(new global::Grpc.Core.Status(StatusCode.PermissionDenied, string.Empty), trailers);
+    }
+
     /// <summary>Null when the call is authenticated, else why not (the UNAUTHORIZED message).</summary>
     public static string? Verify(string? authorization, string? dateTime, string accessKey, string secretKey)
     {

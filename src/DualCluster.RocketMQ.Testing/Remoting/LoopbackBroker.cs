@@ -20,6 +20,7 @@ internal sealed class LoopbackBroker
     private readonly IRemotingStore _store;
     private readonly RemotingLoopbackOptions _options;
     private readonly RemotingLoopbackFaults _faults;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, int> _aclRefusals = new();
     private readonly Func<IPEndPoint> _storeHost;
     private readonly ConsumerRegistry _consumers = new();
     private readonly object _indexGate = new();
@@ -37,6 +38,9 @@ internal sealed class LoopbackBroker
 
     public ConsumerRegistry Consumers => _consumers;
 
+    /// <summary>How many requests with this code the ACL check refused (for tests).</summary>
+    public int AclRefusals(int requestCode) => _aclRefusals.GetValueOrDefault(requestCode);
+
     /// <summary>Raised for every HEART_BEAT with the client id and the consumer groups it carried, in order (for tests).</summary>
     public event Action<string, IReadOnlyList<string>>? HeartbeatReceived;
 
@@ -49,6 +53,7 @@ internal sealed class LoopbackBroker
 
         if (LoopbackAcl.Check(request, _options) is { } denied)
         {
+            _aclRefusals.AddOrUpdate(request.Code, 1, (_, n) => n + 1);
             return denied;
         }
 

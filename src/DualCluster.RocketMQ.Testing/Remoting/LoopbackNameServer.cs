@@ -18,11 +18,6 @@ internal sealed class LoopbackNameServer(IRemotingStore store, RemotingLoopbackO
             return Reply(RemotingCommand.CreateResponse(request, injected, "injected failure"));
         }
 
-        if (LoopbackAcl.Check(request, options) is { } denied)
-        {
-            return Reply(denied);
-        }
-
         switch (request.Code)
         {
             case RequestCode.GetRouteInfoByTopic:

@@ -68,6 +68,9 @@ public sealed class RemotingLoopbackCluster : IAsyncDisposable
         await StartBrokerAsync().ConfigureAwait(false);
     }
 
+    /// <summary>How many requests with <paramref name="requestCode"/> the broker's ACL check refused.</summary>
+    internal int AclRefusals(int requestCode) => _servers.Broker.AclRefusals(requestCode);
+
     /// <summary>The client ids the broker currently sees in <paramref name="group"/> (as sent in heartbeats).</summary>
     public IReadOnlyList<string> GetConsumerIds(string group) => _servers.Broker.Consumers.ClientIds(group);
 

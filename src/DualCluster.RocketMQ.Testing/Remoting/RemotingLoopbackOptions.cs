@@ -10,13 +10,22 @@ public sealed class RemotingLoopbackOptions
     public string ClusterName { get; set; } = "DefaultCluster";
 
     /// <summary>
-    /// When set (with <see cref="SecretKey"/>), every request to the name server and broker must carry a
-    /// valid ACL signature for this access key; others get SYSTEM_ERROR "AclException …".
+    /// When set (with <see cref="SecretKey"/>), every request to the broker must carry a valid ACL signature for
+    /// this access key; others get SYSTEM_ERROR "org.apache.rocketmq.acl.common.AclException: …", as from Apache 4.9.8.
+    /// The name server answers anyone, as a 4.9.8 name server (it has no ACL).
     /// </summary>
     public string? AccessKey { get; set; }
 
     /// <summary>The secret key that verifies signatures.</summary>
     public string? SecretKey { get; set; }
+
+    /// <summary>
+    /// The account's permission on every topic, as <c>defaultTopicPerm</c> of Apache's plain_acl.yml: <c>"PUB|SUB"</c>
+    /// (default), <c>"PUB"</c>, <c>"SUB"</c> or <c>"DENY"</c>. A signed request that needs what is missing (send: PUB;
+    /// pull, offset commit, a heartbeat's subscriptions: SUB) gets SYSTEM_ERROR
+    /// "AclException: No default permission for topic:T", as from 4.9.8. Only with <see cref="AccessKey"/>.
+    /// </summary>
+    public string DefaultTopicPerm { get; set; } = "PUB|SUB";
 
     /// <summary>
     /// Whether the name server answers routes for unknown topics (the broker then auto-creates them on

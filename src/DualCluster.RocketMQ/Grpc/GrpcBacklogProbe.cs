@@ -115,7 +115,7 @@ internal sealed class GrpcBacklogProbe(GrpcConnection connection) : IBacklogProb
         }
         catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw GrpcErrors.FromRpc(Role, ex, method, endpoint);
+            throw GrpcErrors.FromRpc(Role, ex, method, endpoint, Options.HasCredentials);
         }
     }
 }

@@ -131,11 +131,11 @@ internal abstract class GrpcClient : IAsyncDisposable
         }
         catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
         {
-            throw new OperationCanceledException("Heartbeat cancelled.", ex, cancellationToken);
+            throw new OperationCanceledException("Heartbeat cancelled.", GrpcErrors.Scrub(ex), cancellationToken);
         }
         catch (RpcException ex)
         {
-            throw GrpcErrors.FromRpc(Role, ex, "Heartbeat", endpoint);
+            throw GrpcErrors.FromRpc(Role, ex, "Heartbeat", endpoint, Options.HasCredentials);
         }
 
         if (response.Status?.Code == Code.UnrecognizedClientType && _sessions.TryGetValue(endpoint.Key, out var session))
@@ -190,7 +190,8 @@ internal abstract class GrpcClient : IAsyncDisposable
         catch (Exception ex) when (ex is RpcException or InvalidOperationException or ObjectDisposedException or HttpRequestException)
         {
             // Optional (§4.7): the server forgets the client after its idle timeout anyway.
-            GrpcLog.TerminationFailed(Logger, ex, Role, endpoint.Key);
+            var scrubbed = GrpcErrors.Scrub(ex);
+            GrpcLog.TerminationFailed(Logger, scrubbed, Role, endpoint.Key);
         }
     }
 
@@ -289,7 +290,7 @@ internal abstract class GrpcClient : IAsyncDisposable
                 catch (Exception ex) when (!_lifetime.IsCancellationRequested)
                 {
                     // A schedule must survive any single failure; the specific ones are logged where they happen.
-                    GrpcLog.ScheduledTaskFailed(Logger, ex, Role);
+                    GrpcLog.ScheduledTaskFailed(Logger, GrpcErrors.Scrub(ex), Role);
                 }
             }
         }

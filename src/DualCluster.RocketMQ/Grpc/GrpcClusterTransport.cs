@@ -22,6 +22,10 @@ internal sealed class GrpcClusterTransport : IClusterTransport
         _loggers = loggers;
         _producer = new Lazy<GrpcProducer>(() => new GrpcProducer(_connection, loggers.CreateLogger("DualCluster.RocketMQ.Grpc.Producer")));
         BacklogProbe = new GrpcBacklogProbe(_connection);
+        if (options.HasCredentials && !options.AccessPoint.Tls)
+        {
+            GrpcLog.CredentialsInPlaintext(loggers.CreateLogger("DualCluster.RocketMQ.Grpc"), options.Role, options.AccessPoint.Key);
+        }
     }
 
     public ClusterRole Role => _connection.Role;

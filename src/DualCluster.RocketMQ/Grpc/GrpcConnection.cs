@@ -66,11 +66,11 @@ internal sealed class GrpcConnection : IDisposable
         }
         catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
         {
-            throw new OperationCanceledException("QueryRoute cancelled.", ex, cancellationToken);
+            throw new OperationCanceledException("QueryRoute cancelled.", GrpcErrors.Scrub(ex), cancellationToken);
         }
         catch (RpcException ex)
         {
-            throw GrpcErrors.FromRpc(Role, ex, $"QueryRoute of topic '{topic}'", Options.AccessPoint);
+            throw GrpcErrors.FromRpc(Role, ex, $"QueryRoute of topic '{topic}'", Options.AccessPoint, Options.HasCredentials);
         }
 
         GrpcErrors.ThrowIfNotOk(Role, response.Status, $"QueryRoute of topic '{topic}'", topic);

@@ -9,7 +9,7 @@ namespace DualCluster.RocketMQ.Grpc;
 /// <summary>
 /// Maps in-band RocketMQ status codes (fact sheet §2.6, §6.4) and gRPC failures to <see cref="ClusterTransportException"/>.
 /// </summary>
-internal static class GrpcErrors
+internal static partial class GrpcErrors
 {
     private static readonly EnumDescriptor CodeDescriptor = DefinitionReflection.Descriptor.FindTypeByName<EnumDescriptor>("Code");
 
@@ -50,8 +50,37 @@ internal static class GrpcErrors
         };
     }
 
-    /// <summary>The exception for a transport-level failure.</summary>
-    public static ClusterTransportException FromRpc(ClusterRole role, RpcException exception, string operation, GrpcEndpoint endpoint)
+    /// <summary>
+    /// A copy of <paramref name="exception"/> safe to keep, rethrow or log: status code and a detail without credentials,
+    /// and no trailers. The Apache 5.0.0 proxy answers an ACL refusal with the request's own headers as trailers,
+    /// <c>authorization</c> (access key and a signature valid forever: the proxy signs only <c>x-mq-date-time</c> and never
+    /// checks its age) included: <c>new StatusRuntimeException(Status.PERMISSION_DENIED, headers)</c> in
+    /// apache/rocketmq rocketmq-all-5.0.0 proxy/src/main/java/org/apache/rocketmq/proxy/grpc/interceptor/AuthenticationInterceptor.java,
+    /// passed through as is by GlobalExceptionInterceptor.java.
+    /// </summary>
+    public static RpcException Scrub(RpcException exception) =>
+        new(new global::Grpc.Core.Status(
+            exception.StatusCode,
+            ScrubText(exception.Status.Detail),
+            exception.Status.DebugException is RpcException ? null : exception.Status.DebugException));
+
+    /// <summary><see cref="Scrub(RpcException)"/> for an <see cref="RpcException"/>, else <paramref name="exception"/> itself.</summary>
+    public static Exception Scrub(Exception exception) => exception is RpcException rpc ? Scrub(rpc) : exception;
+
+    /// <summary>Removes an <c>authorization</c> value, signatures and credentials from a server's text.</summary>
+    internal static string ScrubText(string? text) =>
+        string.IsNullOrEmpty(text) ? string.Empty : SecretsInText().Replace(text, "$1[removed]");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(MQv2-HMAC-SHA1\s*|Signature=|Credential=|SecretKey=|SecurityToken=|x-mq-session-token[:=]\s*)[^\s,;""']*", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex SecretsInText();
+
+    /// <summary>The exception for a transport-level failure; keeps a scrubbed copy of <paramref name="exception"/>, never its trailers.</summary>
+    /// <param name="role">The cluster.</param>
+    /// <param name="exception">What the gRPC call threw.</param>
+    /// <param name="operation">What was attempted, for the message.</param>
+    /// <param name="endpoint">The endpoint called.</param>
+    /// <param name="hasCredentials">Whether the cluster has AccessKey/SecretKey: without them, an answer that means "sign your requests" is final.</param>
+    public static ClusterTransportException FromRpc(ClusterRole role, RpcException exception, string operation, GrpcEndpoint endpoint, bool hasCredentials = true)
     {
         if (FindTlsFailure(exception) is { } tls)
         {
@@ -59,12 +88,39 @@ internal static class GrpcErrors
             return new(role, Name(exception.StatusCode), false,
                 $"{operation} to {endpoint.Key} failed: the TLS handshake was refused ({tls.Message}). Trust the server's certificate authority, " +
                 "or for a test cluster with a self-signed certificate set AllowInvalidCertificates to true; use http:// if the endpoint is plaintext.",
-                exception);
+                Scrub(exception));
+        }
+
+        var scrubbed = Scrub(exception);
+        if (!hasCredentials && AsksForCredentials(scrubbed.Status))
+        {
+            // Retrying cannot help: every attempt is unsigned. Said once per call, not once per retry.
+            return new(role, Name(exception.StatusCode), false,
+                $"{operation} to {endpoint.Key} was refused ({Name(exception.StatusCode)}) and this cluster has no credentials: the server requires signed requests. "
+                + $"Set DualCluster:Clusters:{role}:AccessKey and SecretKey (TDMQ: the role's keys from the console; Apache: an account of the proxy's ACL).",
+                scrubbed);
         }
 
         return new(role, Name(exception.StatusCode), IsTransient(exception.StatusCode),
-            $"{operation} to {endpoint.Key} failed at the transport: {exception.Status.Detail}{Advice(exception.StatusCode, endpoint)}", exception);
+            $"{operation} to {endpoint.Key} failed at the transport: {Name(exception.StatusCode)}"
+            + (string.IsNullOrWhiteSpace(scrubbed.Status.Detail) ? " (no detail from the server)" : $", {scrubbed.Status.Detail}")
+            + Advice(exception.StatusCode, endpoint), scrubbed);
     }
+
+    /// <summary>
+    /// Whether an answer to an unsigned call means "credentials required". UNAUTHENTICATED and PERMISSION_DENIED say so;
+    /// the Apache 5.0.0 proxy with ACL answers INTERNAL, with no description on JDK 8 or a helpful NullPointerException
+    /// message on later JDKs, because it parses the missing <c>authorization</c> header without a null check
+    /// (rocketmq-all-5.0.0 acl/.../plain/PlainAccessResource.java parse → acl/.../common/AuthorizationHeader.java, turned
+    /// into INTERNAL by proxy/.../grpc/interceptor/GlobalExceptionInterceptor.java). An INTERNAL that explains itself
+    /// otherwise stays a transient server fault.
+    /// </summary>
+    private static bool AsksForCredentials(global::Grpc.Core.Status status) => status.StatusCode switch
+    {
+        StatusCode.Unauthenticated or StatusCode.PermissionDenied => true,
+        StatusCode.Internal => string.IsNullOrWhiteSpace(status.Detail) || status.Detail.Contains("is null", StringComparison.Ordinal),
+        _ => false,
+    };
 
     private static System.Security.Authentication.AuthenticationException? FindTlsFailure(Exception exception)
     {
@@ -117,6 +173,11 @@ internal static class GrpcErrors
         StatusCode.Unavailable when endpoint.Tls => "; check the endpoint is reachable and serves TLS (use http:// for a plaintext endpoint)",
         StatusCode.Unavailable => "; check the endpoint is reachable (use https:// if it only serves TLS)",
         StatusCode.Unimplemented => "; the endpoint does not serve this RocketMQ 5.x RPC (is it a 4.x name server? then use Protocol Remoting)",
+        // Apache 5.0.0 with enableACL answers every AclException so, a wrong secret and a missing grant alike, with no description.
+        StatusCode.PermissionDenied => "; the server refused these keys or their permission (an Apache 5.0.0 proxy answers both alike): check AccessKey/SecretKey "
+            + "of this cluster first; if they are right, grant the account PUB on the topic to send, SUB on the topic and on the consumer group to consume "
+            + "(5.0.0 also checks the consumer group among the topic permissions)",
+        StatusCode.Unauthenticated => "; the server does not accept these keys: check AccessKey/SecretKey of this cluster (TDMQ: the role's keys from the console)",
         _ => "",
     };
 

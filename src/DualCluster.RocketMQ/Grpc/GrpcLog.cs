@@ -49,4 +49,8 @@ internal static partial class GrpcLog
 
     [LoggerMessage(EventId = 4114, Level = LogLevel.Debug, Message = "[{Cluster}] Handler for {MessageId} of {Group}/{Topic} threw; the message will be redelivered")]
     public static partial void HandlerFailed(ILogger logger, Exception exception, ClusterRole cluster, string messageId, string group, string topic);
+
+    [LoggerMessage(EventId = 4115, Level = LogLevel.Warning, Message = "[{Cluster}] The AccessKey and request signatures travel in plaintext to {Endpoint} (http://, no TLS). "
+        + "Anyone on the path can read them and replay the authorization header for as long as the keys are valid (the proxy signs only x-mq-date-time and never checks its age); use https://")]
+    public static partial void CredentialsInPlaintext(ILogger logger, ClusterRole cluster, string endpoint);
 }

@@ -171,11 +171,11 @@ internal sealed class GrpcProducer : GrpcClient, IClusterProducer
         catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
         {
             // The caller gave up: whether the broker stored the message is unknown, which a retry with the same id covers.
-            throw new OperationCanceledException($"SendMessage of {messageId} cancelled.", ex, cancellationToken);
+            throw new OperationCanceledException($"SendMessage of {messageId} cancelled.", GrpcErrors.Scrub(ex), cancellationToken);
         }
         catch (RpcException ex)
         {
-            throw GrpcErrors.FromRpc(Role, ex, $"SendMessage of {messageId}", target.Endpoint);
+            throw GrpcErrors.FromRpc(Role, ex, $"SendMessage of {messageId}", target.Endpoint, Options.HasCredentials);
         }
 
         // §4.3 step 7: the first OK entry wins, else the top-level status.

@@ -211,7 +211,7 @@ internal sealed class PushConsumerClient : GrpcClient
             }
             catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
             {
-                throw GrpcErrors.FromRpc(Role, ex, "QueryAssignment", target);
+                throw GrpcErrors.FromRpc(Role, ex, "QueryAssignment", target, Options.HasCredentials);
             }
 
             if (response.Status?.Code == Code.UnrecognizedClientType)
@@ -433,7 +433,7 @@ internal sealed class PushConsumerClient : GrpcClient
             cancellationToken.ThrowIfCancellationRequested();
             if (ex is RpcException rpc)
             {
-                throw GrpcErrors.FromRpc(Role, rpc, "ReceiveMessage", endpoint);
+                throw GrpcErrors.FromRpc(Role, rpc, "ReceiveMessage", endpoint, Options.HasCredentials);
             }
 
             throw;
@@ -630,7 +630,7 @@ internal sealed class PushConsumerClient : GrpcClient
                 };
                 if (!transient || attempt >= attempts)
                 {
-                    GrpcLog.SettleFailed(Logger, ex, Role, delivery.MessageId, _subscription.Group, _subscription.Topic, what);
+                    GrpcLog.SettleFailed(Logger, GrpcErrors.Scrub(ex), Role, delivery.MessageId, _subscription.Group, _subscription.Topic, what);
                     return;
                 }
 
@@ -833,7 +833,7 @@ internal sealed class PushConsumerClient : GrpcClient
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private ClusterTransportException Fail(RpcException exception, GrpcEndpoint endpoint) => GrpcErrors.FromRpc(Role, exception, "AckMessage", endpoint);
+    private ClusterTransportException Fail(RpcException exception, GrpcEndpoint endpoint) => GrpcErrors.FromRpc(Role, exception, "AckMessage", endpoint, Options.HasCredentials);
 
     /// <summary>One delivery (any worker, any order) or an ordered batch (one worker, in order).</summary>
     private readonly record struct WorkItem(Delivery? Single, List<Delivery>? Ordered);

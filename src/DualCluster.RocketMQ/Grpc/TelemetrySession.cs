@@ -148,9 +148,9 @@ internal sealed class TelemetrySession : IAsyncDisposable
             catch (Exception ex)
             {
                 // Any failure (transport, protocol, a bad settings reply) breaks this stream only: reopen it.
-                failure = ex;
+                failure = GrpcErrors.Scrub(ex);
                 _firstReply.TrySetException(ex is RpcException rpc
-                    ? GrpcErrors.FromRpc(_owner.Role, rpc, "Telemetry", Endpoint)
+                    ? GrpcErrors.FromRpc(_owner.Role, rpc, "Telemetry", Endpoint, _owner.Options.HasCredentials)
                     : new ClusterTransportException(_owner.Role, null, true, $"Telemetry to {Endpoint.Key} failed: {ex.Message}", ex));
             }
             finally

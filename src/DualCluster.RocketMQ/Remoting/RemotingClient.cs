@@ -169,32 +169,38 @@ internal sealed class RemotingClient : IAsyncDisposable
     /// (ClientManageProcessor.heartBeat → ConsumerManager.registerConsumer per consumer data), so a start or a
     /// rebalance need not resend every other group's data: its heartbeat does not grow with the registrations.
     /// </summary>
-    public async Task SendHeartbeatAsync(CancellationToken cancellationToken, string? onlyGroup = null)
+    /// <returns>The first broker's ACL refusal, if any broker refused (a consumer must not start as if it had registered).</returns>
+    public async Task<Transport.ClusterTransportException?> SendHeartbeatAsync(CancellationToken cancellationToken, string? onlyGroup = null)
     {
         var body = BuildHeartbeat(onlyGroup);
-        var tasks = new List<Task>();
+        var tasks = new List<Task<Transport.ClusterTransportException?>>();
         foreach (var address in KnownBrokerAddresses())
         {
             tasks.Add(HeartbeatOneAsync(address, body, cancellationToken));
         }
 
-        await Task.WhenAll(tasks).ConfigureAwait(false);
+        var refusals = await Task.WhenAll(tasks).ConfigureAwait(false);
+        return refusals.FirstOrDefault(r => r is not null);
     }
 
-    private async Task HeartbeatOneAsync(string address, byte[] body, CancellationToken cancellationToken)
+    private async Task<Transport.ClusterTransportException?> HeartbeatOneAsync(string address, byte[] body, CancellationToken cancellationToken)
     {
         try
         {
             var response = await InvokeAsync(address, RemotingCommand.CreateRequest(RequestCode.HeartBeat, body: body), null, "Heartbeat", cancellationToken).ConfigureAwait(false);
             if (response.Code != ResponseCode.Success)
             {
-                RemotingLog.HeartbeatFailed(Logger, Role, address, RemotingErrors.FromResponse(Role, response, "Heartbeat"));
+                var error = RemotingErrors.FromResponse(Role, response, $"Heartbeat to {address}");
+                RemotingLog.HeartbeatFailed(Logger, Role, address, error);
+                return RemotingErrors.IsAclRefusal(response) ? error : null;
             }
         }
         catch (Transport.ClusterTransportException ex)
         {
             RemotingLog.HeartbeatFailed(Logger, Role, address, ex);
         }
+
+        return null;
     }
 
     /// <summary>

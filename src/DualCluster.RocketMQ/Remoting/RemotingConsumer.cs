@@ -141,7 +141,13 @@ internal sealed class RemotingConsumer : IClusterConsumer
         // group could never start. Heartbeat first; the rebalance then finds the retry route, or tolerates its absence.
         await _client.GetRouteAsync(WrappedTopic, refresh: true, cancellationToken).ConfigureAwait(false);
         _client.Register(this);
-        await _client.SendHeartbeatAsync(cancellationToken, WrappedGroup).ConfigureAwait(false);
+        // A broker that refuses this group's heartbeat (ACL) never delivers to it: fail the start, so the refusal and
+        // its fix reach the consumer status (LastError) instead of a consumer that looks healthy and reads nothing.
+        if (await _client.SendHeartbeatAsync(cancellationToken, WrappedGroup).ConfigureAwait(false) is { } refused)
+        {
+            throw refused;
+        }
+
         await RebalanceAsync(cancellationToken).ConfigureAwait(false);
         _background = Task.Run(() => BackgroundAsync(_fetching.Token), CancellationToken.None);
     }
@@ -406,6 +412,12 @@ internal sealed class RemotingConsumer : IClusterConsumer
             null,
             "Consumer list lookup",
             cancellationToken).ConfigureAwait(false);
+        if (RemotingErrors.IsAclRefusal(response))
+        {
+            // Not silent: the caller logs it (rebalance) or fails the start with it.
+            throw RemotingErrors.FromResponse(_client.Role, response, $"Consumer list lookup of group '{Subscription.Group}'");
+        }
+
         if (response.Code != ResponseCode.Success)
         {
             return null;

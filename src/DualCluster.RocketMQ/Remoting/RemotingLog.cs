@@ -40,4 +40,8 @@ internal static partial class RemotingLog
 
     [LoggerMessage(5111, LogLevel.Debug, "[{Cluster}] group {Group}: retry topic {Topic} is not created yet (TOPIC_NOT_EXIST); it is looked up again at the next rebalance")]
     public static partial void RetryTopicNotCreatedYet(ILogger logger, ClusterRole cluster, string group, string topic);
+
+    [LoggerMessage(5112, LogLevel.Warning, "[{Cluster}] The AccessKey and request signatures travel in plaintext to the name servers {NameServers} and their brokers: "
+        + "this transport has no TLS. Anyone on the path can read them and replay a captured request; keep the path private (VPN, private network) or use the 5.x gRPC endpoint over TLS")]
+    public static partial void CredentialsInPlaintext(ILogger logger, ClusterRole cluster, string nameServers);
 }

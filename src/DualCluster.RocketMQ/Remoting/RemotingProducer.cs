@@ -106,6 +106,13 @@ internal sealed class RemotingProducer : IClusterProducer
 
             lastError = RemotingErrors.FromResponse(_client.Role, response, $"Send to topic '{message.Topic}'");
 
+            // An ACL refusal is about the credentials, not the broker: another attempt gets the same answer, and
+            // avoiding the broker would only steer this producer's other sends away from a healthy one.
+            if (RemotingErrors.IsAclRefusal(response))
+            {
+                throw lastError;
+            }
+
             // Java retries these on another broker (§2.2); everything else is final.
             if (response.Code is ResponseCode.TopicNotExist or ResponseCode.ServiceNotAvailable or ResponseCode.SystemError
                 or ResponseCode.NoPermission or ResponseCode.NoBuyerId or ResponseCode.NotInCurrentUnit or ResponseCode.SystemBusy)
@@ -168,6 +175,9 @@ internal sealed class RemotingProducer : IClusterProducer
         var index = (int)((uint)(hash == int.MinValue ? 0 : Math.Abs(hash)) % (uint)queues.Count);
         return queues[index];
     }
+
+    /// <summary>Whether sends currently avoid <paramref name="broker"/> after a failure (for tests).</summary>
+    internal bool IsAvoiding(string broker) => !IsAvailable(broker, _client.Time.GetTimestamp());
 
     private bool IsAvailable(string broker, long now) => !_faultyBrokers.TryGetValue(broker, out var until) || now >= until;
 

@@ -114,6 +114,14 @@ internal sealed class RemotingSettings
             }
         }
 
+        // This transport speaks plain TCP only. Accepting Tls=true would send the AccessKey and every signature in
+        // cleartext to a cluster the operator believes is encrypted (issue 19, finding 4): refuse instead of downgrading.
+        if (options.Tls)
+        {
+            yield return $"{prefix}:Tls is true, but the Remoting protocol here has no TLS support and would send everything (AccessKey and signatures included) in plaintext: "
+                + "set Tls to false and protect the network path (private network, VPN), or use the 5.x gRPC endpoint (\"Protocol\": \"Grpc\", \"Tls\": true).";
+        }
+
         if (!string.IsNullOrEmpty(options.AccessKey) && string.IsNullOrEmpty(options.SecretKey))
         {
             yield return $"{prefix}:SecretKey is empty while AccessKey is set: set both (TDMQ: AccessKey = role token, SecretKey = role name) or neither.";

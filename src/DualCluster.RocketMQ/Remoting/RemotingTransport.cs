@@ -16,6 +16,10 @@ internal sealed class RemotingTransport : IClusterTransport
         Producer = new RemotingProducer(Client);
         BacklogProbe = new RemotingBacklogProbe(Client, FindConsumer);
         GroupProbe = new RemotingGroupProbe(Client);
+        if (settings.HasCredentials && logger is not null)
+        {
+            RemotingLog.CredentialsInPlaintext(logger, role, string.Join(';', settings.NameServers));
+        }
     }
 
     public ClusterRole Role { get; }

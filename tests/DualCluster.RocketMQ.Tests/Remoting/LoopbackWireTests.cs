@@ -116,6 +116,61 @@ public sealed class LoopbackWireTests
     }
 
     [Fact]
+    public async Task An_acl_refusal_is_sent_once_and_does_not_mark_the_broker_faulty()
+    {
+        await using var servers = await StartLoopbackAsync(new RemotingLoopbackOptions { AccessKey = "rocketmq2", SecretKey = "12345678" });
+        await using var bad = NewTransport(servers.NameServerAddress, o =>
+        {
+            o.AccessKey = "rocketmq2";
+            o.SecretKey = "wrong";
+            o.Settings["SendRetries"] = "2";
+        });
+
+        var error = await Assert.ThrowsAsync<ClusterTransportException>(() => bad.Producer.SendAsync(new OutgoingMessage(Unique("T"), "x"u8.ToArray())).AsTask());
+
+        Assert.False(error.IsTransient);
+        Assert.Equal(1, servers.AclRefusals(RequestCode.SendMessageV2));
+        Assert.False(((RemotingProducer)bad.Producer).IsAvoiding(servers.Options.BrokerName));
+    }
+
+    [Fact]
+    public async Task A_missing_permission_and_a_wrong_secret_read_differently_each_naming_its_fix()
+    {
+        await using var servers = await StartLoopbackAsync(new RemotingLoopbackOptions { AccessKey = "rocketmq2", SecretKey = "12345678", DefaultTopicPerm = "SUB" });
+        await using var subscribeOnly = NewTransport(servers.NameServerAddress, o => { o.AccessKey = "rocketmq2"; o.SecretKey = "12345678"; });
+        await using var wrongSecret = NewTransport(servers.NameServerAddress, o => { o.AccessKey = "rocketmq2"; o.SecretKey = "wrong"; });
+        var topic = Unique("T");
+
+        var denied = await Assert.ThrowsAsync<ClusterTransportException>(() => subscribeOnly.Producer.SendAsync(new OutgoingMessage(topic, "x"u8.ToArray())).AsTask());
+        var refused = await Assert.ThrowsAsync<ClusterTransportException>(() => wrongSecret.Producer.SendAsync(new OutgoingMessage(topic, "x"u8.ToArray())).AsTask());
+
+        Assert.Contains($"No default permission for topic:{topic}", denied.Message, StringComparison.Ordinal);
+        Assert.Contains("grant it PUB", denied.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("check DualCluster:Clusters:Old:AccessKey", denied.Message, StringComparison.Ordinal);
+        Assert.Contains("Check signature failed", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("rocketmq2", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("check DualCluster:Clusters:Old:AccessKey and SecretKey", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("grant", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_consumer_whose_heartbeat_is_refused_fails_to_start_with_the_refusal_and_its_fix()
+    {
+        await using var servers = await StartLoopbackAsync(new RemotingLoopbackOptions { AccessKey = "rocketmq2", SecretKey = "12345678", DefaultTopicPerm = "PUB" });
+        await using var publishOnly = NewTransport(servers.NameServerAddress, o => { o.AccessKey = "rocketmq2"; o.SecretKey = "12345678"; });
+        var topic = Unique("T");
+        await publishOnly.Producer.SendAsync(new OutgoingMessage(topic, "x"u8.ToArray()));
+        var consumer = publishOnly.CreateConsumer(new ConsumerSubscription(Unique("G"), topic), (_, _) => ValueTask.FromResult(ConsumeOutcome.Ack));
+
+        var error = await Assert.ThrowsAsync<ClusterTransportException>(() => consumer.StartAsync());
+
+        Assert.False(error.IsTransient);
+        Assert.Contains($"No default permission for topic:{topic}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("SUB (to consume)", error.Message, StringComparison.Ordinal);
+        await consumer.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Unknown_topic_without_auto_create_fails_with_topic_not_exist()
     {
         await using var servers = await StartLoopbackAsync(new RemotingLoopbackOptions { AutoCreateTopics = false });
