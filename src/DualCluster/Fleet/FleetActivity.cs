@@ -32,6 +32,6 @@ internal sealed class FleetActivity(TimeProvider time)
         return recent;
     }
 
-    /// <summary>Every topic this node has sent since start (or within the retention of the write table).</summary>
+    /// <summary>The topics this node sent within the write window, as of the last <see cref="WritesWithin"/> (which forgets older ones).</summary>
     public IEnumerable<string> Topics => _lastWrite.Keys.Select(k => k.Topic).Distinct(StringComparer.Ordinal);
 }

@@ -78,8 +78,27 @@ internal sealed class FleetFacts
     /// member of the group says its transport proved it, or the cluster itself reports the group's offsets there.
     /// </summary>
     public bool IsPositioned(string group, string topic, ClusterRole cluster) =>
-        Members.Any(m => m.Consumers.Any(c => c.Group == group && c.Topic == topic && c.Positioned.Contains(cluster)))
+        MembersProve(Members, group, topic, cluster)
         || (cluster == ClusterRole.New && BrokerFacts.TryGetValue(topic, out var broker) && broker.PositionedOnNew.Contains(group));
+
+    /// <summary>Whether a live member's transport proved that <paramref name="group"/> holds a position for <paramref name="topic"/> on <paramref name="cluster"/>.</summary>
+    public static bool MembersProve(IReadOnlyList<FleetMember> members, string group, string topic, ClusterRole cluster) =>
+        members.Any(m => m.Consumers.Any(c => c.Group == group && c.Topic == topic && c.Positioned.Contains(cluster)));
+
+    /// <summary>
+    /// The groups of <paramref name="topic"/> that hold no position on New yet (empty: the topic may go there), or null
+    /// when the facts cannot tell (<paramref name="unknownBecause"/> says why).
+    /// </summary>
+    public List<string>? GroupsNotOnNew(string topic, DualClusterOptions options, out string? unknownBecause)
+    {
+        if (!Available)
+        {
+            unknownBecause = Error ?? "the registry was not read yet";
+            return null;
+        }
+
+        return GroupsOf(topic, options, out unknownBecause)?.Where(g => !IsPositioned(g, topic, ClusterRole.New)).ToList();
+    }
 
     /// <summary>
     /// Whether a live node other than <paramref name="self"/> reads <paramref name="cluster"/> for the group and stays there:

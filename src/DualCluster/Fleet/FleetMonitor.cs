@@ -153,8 +153,9 @@ internal sealed class FleetMonitor : IHostedService, IAsyncDisposable, IDisposab
                     [.. _consumers.Select(c => c.Instance?.FleetRecord).OfType<FleetConsumer>()]);
                 await _registry.PublishAsync(self, options.Fleet.TimeToLive, cancellationToken).ConfigureAwait(false);
                 var members = await _registry.GetLiveMembersAsync(cancellationToken).ConfigureAwait(false);
+                // The topics this node sent within the write window (the first send of another one asks for it): a
+                // topic no longer sent is no longer asked about every heartbeat.
                 var topics = new SortedSet<string>(_activity.Topics, StringComparer.Ordinal);
-                topics.UnionWith(previous.BrokerFacts.Keys);
                 if (extraTopic is not null)
                 {
                     topics.Add(extraTopic);
@@ -229,8 +230,7 @@ internal sealed class FleetMonitor : IHostedService, IAsyncDisposable, IDisposab
 
                 foreach (var group in candidates)
                 {
-                    var proven = members.Any(m => m.Consumers.Any(c => c.Group == group && c.Topic == topic && c.Positioned.Contains(ClusterRole.New)));
-                    if (!proven && await HasPositionAsync(newProbe, group, topic, cancellationToken).ConfigureAwait(false))
+                    if (!FleetFacts.MembersProve(members, group, topic, ClusterRole.New) && await HasPositionAsync(newProbe, group, topic, cancellationToken).ConfigureAwait(false))
                     {
                         positioned.Add(group);
                     }

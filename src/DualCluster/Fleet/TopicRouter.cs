@@ -47,11 +47,8 @@ internal sealed class TopicRouter(FleetMonitor monitor, DualClusterMetrics metri
     }
 
     /// <summary>Whether the facts prove that every group of <paramref name="topic"/> holds a position on New (for failover).</summary>
-    public bool IsProvenOnNew(string topic, RoutingSnapshot snapshot)
-    {
-        var facts = monitor.Current;
-        return facts.Available && facts.GroupsOf(topic, snapshot.Options, out _) is { } groups && groups.All(g => facts.IsPositioned(g, topic, ClusterRole.New));
-    }
+    public bool IsProvenOnNew(string topic, RoutingSnapshot snapshot) =>
+        monitor.Current.GroupsNotOnNew(topic, snapshot.Options, out _) is { Count: 0 };
 
     /// <summary>What each held topic waits for, for the status.</summary>
     public IReadOnlyList<string> Waits =>
@@ -64,22 +61,14 @@ internal sealed class TopicRouter(FleetMonitor monitor, DualClusterMetrics metri
 
         // Never proven: the configuration's side that has readers (the offline gate approved it).
         var fallback = last?.Target ?? (snapshot.Fleet.SomeReadOld ? ClusterRole.Old : ClusterRole.New);
-        Decision next;
-        if (!facts.Available)
+        var missing = facts.GroupsNotOnNew(topic, snapshot.Options, out var unknown);
+        var next = missing switch
         {
-            next = new Decision(fallback, $"fleet facts unavailable: {facts.Error ?? "the registry was not read yet"}; keeping the last proven target", facts.Version, snapshot.Version);
-        }
-        else if (facts.GroupsOf(topic, snapshot.Options, out var unknown) is not { } groups)
-        {
-            next = new Decision(fallback, $"{unknown}; keeping the last proven target", facts.Version, snapshot.Version);
-        }
-        else
-        {
-            var missing = groups.Where(g => !facts.IsPositioned(g, topic, ClusterRole.New)).ToList();
-            next = missing.Count == 0
-                ? new Decision(ClusterRole.New, null, facts.Version, snapshot.Version)
-                : new Decision(ClusterRole.Old, $"waiting for consumer group(s) {string.Join(", ", missing.Select(g => $"'{g}'"))} to hold a position on New (a node of the group must read New first)", facts.Version, snapshot.Version);
-        }
+            null when !facts.Available => new Decision(fallback, $"fleet facts unavailable: {unknown}; keeping the last proven target", facts.Version, snapshot.Version),
+            null => new Decision(fallback, $"{unknown}; keeping the last proven target", facts.Version, snapshot.Version),
+            { Count: 0 } => new Decision(ClusterRole.New, null, facts.Version, snapshot.Version),
+            _ => new Decision(ClusterRole.Old, $"waiting for consumer group(s) {string.Join(", ", missing.Select(g => $"'{g}'"))} to hold a position on New (a node of the group must read New first)", facts.Version, snapshot.Version),
+        };
 
         Record(topic, next, last);
         if (next.Waiting is not null)
