@@ -6,6 +6,9 @@ public sealed partial class InMemoryBroker
     /// <summary>The groups that subscribed to <paramref name="topic"/> (each holds a position on its queues), ordered by name.</summary>
     public IReadOnlyCollection<string> GetConsumerGroups(string topic)
     {
+        // As a 4.9.x broker answers QUERY_TOPIC_CONSUME_BY_WHO (AdminBrokerProcessor.queryTopicConsumeByWho): groups with a
+        // live subscription plus groups with offsets of the topic (ConsumerOffsetManager.whichGroupByTopic). Here a
+        // subscription is what records a group's offsets, and it stays after the consumer stops, as offsets do.
         ArgumentNullException.ThrowIfNull(topic);
         lock (_gate)
         {
